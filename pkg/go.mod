@@ -1,0 +1,3 @@
+module github.com/kafka-scale/kafka-scale/pkg
+
+go 1.25.0

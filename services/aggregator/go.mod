@@ -1,0 +1,7 @@
+module github.com/kafka-scale/kafka-scale/services/aggregator
+
+go 1.25.0
+
+require github.com/kafka-scale/kafka-scale/pkg v0.0.0
+
+replace github.com/kafka-scale/kafka-scale/pkg => ../../pkg
