@@ -1,6 +1,6 @@
 module github.com/kafka-scale/kafka-scale/services/computer
 
-go 1.25.0
+go 1.26.0
 
 require github.com/kafka-scale/kafka-scale/pkg v0.0.0
 
