@@ -1,0 +1,99 @@
+package chunker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+)
+
+type got struct {
+	Seq       uint32
+	FirstLine uint64
+	Records   uint32
+	Last      bool
+	Error     string
+	Data      string
+}
+
+// failingReader returns its content, then err.
+type failingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		return n, f.err
+	}
+	return n, err
+}
+
+func TestCut(t *testing.T) {
+	long := strings.Repeat("x", MaxLine+500)
+	for _, tc := range []struct {
+		name    string
+		in      io.Reader
+		size    int
+		want    []got
+		wantErr string
+		lines   uint64
+	}{
+		{name: "empty source gets one empty last chunk", in: strings.NewReader(""), size: 2,
+			want: []got{{Seq: 0, FirstLine: 1, Last: true}}},
+		{name: "partial last chunk", in: strings.NewReader("a\r\nb\r\nc\r\nd\r\ne\r\n"), size: 2, lines: 5,
+			want: []got{
+				{Seq: 0, FirstLine: 1, Records: 2, Data: "a\nb\n"},
+				{Seq: 1, FirstLine: 3, Records: 2, Data: "c\nd\n"},
+				{Seq: 2, FirstLine: 5, Records: 1, Last: true, Data: "e\n"},
+			}},
+		{name: "full last chunk is flagged last", in: strings.NewReader("a\nb\nc\nd\n"), size: 2, lines: 4,
+			want: []got{
+				{Seq: 0, FirstLine: 1, Records: 2, Data: "a\nb\n"},
+				{Seq: 1, FirstLine: 3, Records: 2, Last: true, Data: "c\nd\n"},
+			}},
+		{name: "no newline at end, blank line kept", in: strings.NewReader("a\n\nc"), size: 10, lines: 3,
+			want: []got{{Seq: 0, FirstLine: 1, Records: 3, Last: true, Data: "a\n\nc\n"}}},
+		{name: "overlong line is cut", in: strings.NewReader("a\n" + long + "\nb\n"), size: 10, lines: 3,
+			want: []got{{Seq: 0, FirstLine: 1, Records: 3, Last: true, Data: "a\n" + long[:MaxLine] + "\nb\n"}}},
+		{name: "read error keeps what was read", in: &failingReader{r: strings.NewReader("a\nb\nc\n"), err: io.ErrUnexpectedEOF}, size: 2, lines: 3,
+			wantErr: "f.dat.gz: after line 3: unexpected EOF",
+			want: []got{
+				{Seq: 0, FirstLine: 1, Records: 2, Data: "a\nb\n"},
+				{Seq: 1, FirstLine: 3, Records: 1, Last: true, Error: "f.dat.gz: after line 3: unexpected EOF", Data: "c\n"},
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var chunks []got
+			st, err := Cut(context.Background(), tc.in, Source{Name: "f.dat.gz", Fingerprint: "fp", Year: 2020, Month: 1}, tc.size,
+				func(c *schema.Chunk) error {
+					require.Equal(t, "f.dat.gz", c.Source)
+					require.Equal(t, "fp", c.Fingerprint)
+					chunks = append(chunks, got{Seq: c.Seq, FirstLine: c.FirstLine, Records: c.Records, Last: c.Last, Error: c.Error, Data: string(c.Data)})
+					return nil
+				})
+			if tc.wantErr != "" {
+				require.EqualError(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.want, chunks)
+			require.Equal(t, tc.lines, st.Lines)
+			require.Equal(t, uint32(len(tc.want)), st.Chunks)
+		})
+	}
+}
+
+func TestCutStopsOnEmitError(t *testing.T) {
+	boom := errors.New("queue closed")
+	_, err := Cut(context.Background(), strings.NewReader("a\nb\nc\n"), Source{Name: "f"}, 1, func(*schema.Chunk) error { return boom })
+	require.ErrorIs(t, err, boom)
+	_, err = Cut(context.Background(), strings.NewReader("a"), Source{Name: "f"}, 0, nil)
+	require.EqualError(t, err, "chunk size 0: want at least 1")
+}
