@@ -1,0 +1,478 @@
+#!/usr/bin/env bash
+# Runs a real single-node Apache Kafka broker on 127.0.0.1 for the integration
+# tests, the benchmarks and the demo: KRaft in combined mode (broker and
+# controller in one JVM), both consumer group protocols, transactions.
+#
+# The broker's jars come from Maven Central through mvn, once, into a cache
+# outside the repository; later starts never touch the network. Each port gets
+# its own directory with the data, the broker's log (kafka.log) and a pid file,
+# so several brokers can run side by side.
+#
+#   scripts/kafka-local.sh start     start the broker (or find it running); the
+#                                    last line on stdout is the bootstrap address
+#   scripts/kafka-local.sh stop      stop the broker this script started
+#   scripts/kafka-local.sh restart   stop, then start
+#   scripts/kafka-local.sh status    print running/stopped; exit 0/1
+#   scripts/kafka-local.sh clean     stop, then delete the broker's directory
+#   scripts/kafka-local.sh fetch     fetch the jars into the cache (no broker)
+#   scripts/kafka-local.sh tool NAME [ARG...]
+#                                    run a Kafka command-line tool, e.g.
+#                                    tool kafka-topics --bootstrap-server 127.0.0.1:9092 --list
+#
+# Environment: see scripts/README.md.
+set -euo pipefail
+
+prog=kafka-local
+log() { echo "$prog: $*" >&2; }
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+# Kafka 4 logs through SLF4J 1.7 to Log4j 2; its own distribution ships 2.24.
+LOG4J_VERSION=2.24.3
+DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+
+port=${KAFKA_PORT:-9092}
+valid_port() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
+valid_port "$port" || die "KAFKA_PORT=$port is not a port number"
+cport=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
+valid_port "$cport" || die "KAFKA_CONTROLLER_PORT=$cport is not a port number"
+[ "$cport" != "$port" ] || die "KAFKA_CONTROLLER_PORT must differ from KAFKA_PORT ($port)"
+addr=127.0.0.1:$port
+
+# Absolute paths: the broker is told apart from others by its config's path,
+# and the broker and the tools may run from another directory.
+absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
+
+cache=$(absolute "${KAFKA_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale}")
+vdir=$cache/kafka/$KAFKA_VERSION
+libs=$vdir/libs
+
+dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/kafka-scale-kafka-$port}
+dir=$(absolute "$dir")
+config=$dir/server.properties
+data=$dir/data
+logfile=$dir/kafka.log
+pidfile=$dir/kafka.pid
+# Marks a directory as this script's, so that clean never deletes anything else.
+marker=$dir/.kafka-local
+
+start_timeout=${KAFKA_START_TIMEOUT:-60}
+stop_timeout=${KAFKA_STOP_TIMEOUT:-30}
+[[ $start_timeout =~ ^[0-9]+$ ]] || die "KAFKA_START_TIMEOUT=$start_timeout is not a number of seconds"
+[[ $stop_timeout =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT=$stop_timeout is not a number of seconds"
+
+java_bin() {
+	if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+		echo "$JAVA_HOME/bin/java"
+	elif command -v java >/dev/null 2>&1; then
+		command -v java
+	else
+		die "java not found: Kafka $KAFKA_VERSION needs Java 17 or later (Debian: apt-get install default-jre-headless, or scripts/install-deps.sh)"
+	fi
+}
+
+check_java() {
+	java=$(java_bin)
+	local line major
+	line=$("$java" -version 2>&1 | head -n 1) || die "$java -version failed"
+	# 'openjdk version "17.0.15" 2025-04-15', or "1.8.0_392" before Java 9.
+	major=$(sed -E 's/^[^"]*"(1\.)?([0-9]+).*/\2/' <<<"$line")
+	if ! [[ $major =~ ^[0-9]+$ ]] || [ "$major" -lt 17 ]; then
+		die "Kafka $KAFKA_VERSION needs Java 17 or later; $java is: $line"
+	fi
+}
+
+pom() {
+	cat <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by kafka-scale's scripts/kafka-local.sh: the jars of a Kafka broker. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.kafka-scale</groupId>
+  <artifactId>kafka-local</artifactId>
+  <version>$KAFKA_VERSION</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <!-- The broker (kafka.Kafka) and the storage formatter (kafka.tools.StorageTool). -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <!-- Command-line tools (topics, groups, perf tests); Connect is left out. -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>$KAFKA_VERSION</version>
+      <exclusions>
+        <exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion>
+        <exclusion><groupId>com.fasterxml.jackson.jakarta.rs</groupId><artifactId>jackson-jakarta-rs-json-provider</artifactId></exclusion>
+      </exclusions>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-core</artifactId>
+      <version>$LOG4J_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>$LOG4J_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+}
+
+pom_sum() { pom | sha256sum | cut -d' ' -f1; }
+
+fetched() { [ -f "$vdir/.complete" ] && [ "$(cat "$vdir/.complete")" = "$(pom_sum)" ]; }
+
+fetch() {
+	fetched && return 0
+	command -v mvn >/dev/null 2>&1 ||
+		die "mvn not found: it fetches the Kafka jars once (Debian: apt-get install maven, or scripts/install-deps.sh)"
+	mkdir -p "$vdir"
+	# One fetch at a time; whoever waited finds the jars there.
+	exec 8>"$vdir/.lock"
+	flock -w 900 8 || die "timed out waiting for another fetch of Kafka $KAFKA_VERSION ($vdir/.lock)"
+	if ! fetched; then
+		log "fetching Kafka $KAFKA_VERSION jars with mvn into $libs (once)"
+		local t0=$SECONDS
+		pom >"$vdir/pom.xml"
+		rm -rf "$vdir/libs.tmp"
+		if ! mvn -B -ntp -f "$vdir/pom.xml" "$DEPENDENCY_PLUGIN:copy-dependencies" \
+			-DincludeScope=runtime -DoutputDirectory="$vdir/libs.tmp" >"$vdir/fetch.log" 2>&1; then
+			grep -E '^\[(ERROR|WARNING)\]' "$vdir/fetch.log" | head -n 20 >&2 || true
+			rm -rf "$vdir/libs.tmp"
+			die "mvn could not fetch Kafka $KAFKA_VERSION (is KAFKA_VERSION a released version?); its output: $vdir/fetch.log"
+		fi
+		rm -rf "$libs"
+		mv "$vdir/libs.tmp" "$libs"
+		pom_sum >"$vdir/.complete"
+		log "fetched $(find "$libs" -name '*.jar' | wc -l) jars in $((SECONDS - t0)) s"
+	fi
+	exec 8>&-
+}
+
+# Our broker's pid, if it runs: the pid file's, or failing that a search, and in
+# either case only a process whose command line is our java running kafka.Kafka
+# with this directory's config.
+ours() {
+	local cmdline
+	[ -r "/proc/$1/cmdline" ] || return 1
+	cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[[ $cmdline == *" kafka.Kafka $config "* ]]
+}
+
+running_pid() {
+	local pid p
+	pid=$(cat "$pidfile" 2>/dev/null || true)
+	if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid"; then
+		echo "$pid"
+		return 0
+	fi
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		if ours "$p"; then
+			echo "$p" >"$pidfile"
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+port_free() {
+	local p=$1 what=$2 who=""
+	port_open "$p" || return 0
+	if command -v ss >/dev/null 2>&1; then
+		who=$(ss -Hltnp "sport = :$p" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')
+	fi
+	die "$what port 127.0.0.1:$p is in use by another process${who:+ ($who)}; pick others with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+}
+
+lock_dir() {
+	mkdir -p "$dir"
+	exec 9>"$dir/.lock"
+	flock -w $((start_timeout + stop_timeout + 30)) 9 || die "timed out waiting for another $prog on $dir"
+}
+
+write_config() {
+	cat >"$config" <<EOF
+# Written by kafka-scale's scripts/kafka-local.sh at every start; edits are lost.
+# A single node that is both broker and controller, on 127.0.0.1 only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$data
+
+# One replica of everything, the internal topics included.
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# Fewer partitions of the internal topics than the default 50: created faster,
+# and plenty for one machine.
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+
+# The services create their topics.
+auto.create.topics.enable=false
+num.partitions=1
+
+# Both group protocols: classic (with the cooperative-sticky assignor) and the
+# consumer protocol of KIP-848 (group.protocol=consumer).
+group.coordinator.rebalance.protocols=classic,consumer
+group.initial.rebalance.delay.ms=0
+# A consumer that dies without leaving gives up its partitions after 10 s,
+# not 45 s, so that tests of failover stay short.
+group.consumer.session.timeout.ms=10000
+group.consumer.min.session.timeout.ms=6000
+
+# Bounded disk: a day, and at most 1 GiB a partition, in 128 MiB segments.
+log.retention.hours=24
+log.retention.bytes=1073741824
+log.segment.bytes=134217728
+log.retention.check.interval.ms=60000
+log.cleaner.dedupe.buffer.size=33554432
+EOF
+	if [ -n "${KAFKA_LOCAL_EXTRA_CONFIG:-}" ]; then
+		[ -r "$KAFKA_LOCAL_EXTRA_CONFIG" ] || die "KAFKA_LOCAL_EXTRA_CONFIG=$KAFKA_LOCAL_EXTRA_CONFIG is not a readable file"
+		{
+			echo
+			echo "# From $KAFKA_LOCAL_EXTRA_CONFIG; later keys win."
+			cat "$KAFKA_LOCAL_EXTRA_CONFIG"
+		} >>"$config"
+	fi
+
+	cat >"$dir/log4j2.properties" <<'EOF'
+# The broker's logging, to stdout, which start sends to kafka.log.
+status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.statechange.name = state.change.logger
+logger.statechange.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+EOF
+}
+
+format_storage() {
+	[ -f "$data/meta.properties" ] && return 0
+	local id out
+	id=$("$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid) || die "could not make a cluster id"
+	if ! out=$("$java" -cp "$libs/*" kafka.tools.StorageTool format \
+		--config "$config" --cluster-id "$id" --ignore-formatted 2>&1); then
+		die "formatting $data failed: $out"
+	fi
+	log "formatted $data (cluster id $id)"
+}
+
+tail_log() {
+	log "last lines of $logfile:"
+	tail -n 40 "$logfile" >&2 || true
+}
+
+kill_and_wait() { # pid
+	local pid=$1 deadline=$((SECONDS + stop_timeout))
+	kill -TERM "$pid" 2>/dev/null || true
+	while ours "$pid"; do
+		if [ $SECONDS -ge $deadline ]; then
+			log "broker (pid $pid) still running after ${stop_timeout} s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+			deadline=$((SECONDS + 10))
+			while ours "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+			ours "$pid" && die "broker (pid $pid) survived SIGKILL"
+			break
+		fi
+		sleep 0.2
+	done
+	rm -f "$pidfile"
+}
+
+stop_locked() {
+	local pid
+	if ! pid=$(running_pid); then
+		rm -f "$pidfile"
+		return 1
+	fi
+	log "stopping the broker on $addr (pid $pid)"
+	kill_and_wait "$pid"
+}
+
+wipe() {
+	[ -d "$dir" ] || return 0
+	if [ ! -f "$marker" ] && [ -n "$(find "$dir" -mindepth 1 ! -name .lock -print -quit)" ]; then
+		die "$dir was not made by $prog; not deleting it"
+	fi
+	log "deleting $dir"
+	# Keep the directory itself: it holds the lock this process has.
+	find "$dir" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +
+}
+
+cmd_start() {
+	check_java
+	fetch
+	lock_dir
+	if [ "${KAFKA_LOCAL_CLEAN:-0}" = 1 ]; then
+		stop_locked || true
+		wipe
+	fi
+	local pid
+	if pid=$(running_pid); then
+		log "already running on $addr (pid $pid)"
+		echo "$addr"
+		return 0
+	fi
+	rm -f "$pidfile"
+	port_free "$port" broker
+	port_free "$cport" controller
+	touch "$marker"
+	write_config
+	format_storage
+	[ -f "$logfile" ] && mv -f "$logfile" "$logfile.1"
+
+	local heap jvm
+	read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+	read -r -a jvm <<<"${KAFKA_OPTS:-}"
+	log "starting Kafka $KAFKA_VERSION on $addr (controller :$cport, log $logfile)"
+	local t0=$SECONDS
+	# setsid: the broker outlives this script and the terminal's signals; the
+	# child writes its own pid, which is the JVM's after exec. The lock's file
+	# descriptors are closed so that the broker does not hold them.
+	# shellcheck disable=SC2016 # expanded by the child shell
+	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+		"$java" "${heap[@]}" \
+		-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+		-XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError \
+		-Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$dir/log4j2.properties" \
+		-Dkafka.logs.dir="$dir" \
+		"${jvm[@]}" \
+		-cp "$libs/*" kafka.Kafka "$config" \
+		</dev/null >"$logfile" 2>&1 8>&- 9>&- &
+
+	local deadline=$((SECONDS + start_timeout)) answer cluster_id
+	cluster_id=$(sed -n 's/^cluster\.id=//p' "$data/meta.properties")
+	pid=""
+	while :; do
+		[ -z "$pid" ] && pid=$(cat "$pidfile" 2>/dev/null || true)
+		if [ -n "$pid" ] && ! ours "$pid"; then
+			tail_log
+			rm -f "$pidfile"
+			die "the broker exited while starting"
+		fi
+		# The broker logs this once it is unfenced and serving clients; then a
+		# client asks it for the cluster id, which must be this directory's.
+		if [ -n "$pid" ] && grep -q 'Kafka Server started' "$logfile" && port_open "$port" &&
+			answer=$(timeout 15 "$java" -Xmx128m -cp "$libs/*" org.apache.kafka.tools.ClusterTool \
+				cluster-id --bootstrap-server "$addr" 2>/dev/null) &&
+			[[ $answer == *"Cluster ID: $cluster_id"* ]]; then
+			break
+		fi
+		if [ $SECONDS -ge $deadline ]; then
+			tail_log
+			[ -n "$pid" ] && kill_and_wait "$pid"
+			die "the broker did not start within ${start_timeout} s"
+		fi
+		sleep 0.3
+	done
+	log "started in $((SECONDS - t0)) s (pid $pid)"
+	echo "$addr"
+}
+
+cmd_stop() {
+	if [ ! -d "$dir" ]; then
+		log "not running on $addr"
+		return 0
+	fi
+	lock_dir
+	stop_locked || log "not running on $addr"
+	if [ "${KAFKA_LOCAL_CLEAN:-0}" = 1 ]; then wipe; fi
+}
+
+cmd_status() {
+	local pid
+	if [ -d "$dir" ] && pid=$(running_pid); then
+		echo "running $addr (pid $pid, dir $dir)"
+		return 0
+	fi
+	echo "stopped"
+	return 1
+}
+
+cmd_clean() {
+	[ -d "$dir" ] || return 0
+	lock_dir
+	stop_locked || true
+	wipe
+	rm -f "$dir/.lock"
+	rmdir "$dir"
+}
+
+cmd_tool() {
+	[ $# -gt 0 ] || die "usage: $0 tool NAME|CLASS [ARG...]"
+	local name=$1 class
+	shift
+	case $name in
+	kafka-topics) class=org.apache.kafka.tools.TopicCommand ;;
+	kafka-consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+	kafka-console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;
+	kafka-console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+	kafka-producer-perf-test) class=org.apache.kafka.tools.ProducerPerformance ;;
+	kafka-consumer-perf-test) class=org.apache.kafka.tools.ConsumerPerformance ;;
+	kafka-transactions) class=org.apache.kafka.tools.TransactionsCommand ;;
+	kafka-configs) class=kafka.admin.ConfigCommand ;;
+	kafka-cluster) class=org.apache.kafka.tools.ClusterTool ;;
+	kafka-metadata-quorum) class=org.apache.kafka.tools.MetadataQuorumCommand ;;
+	kafka-storage) class=kafka.tools.StorageTool ;;
+	*.*) class=$name ;;
+	*) die "unknown tool $name: give a Java class name or one of kafka-topics, kafka-consumer-groups, kafka-console-producer, kafka-console-consumer, kafka-producer-perf-test, kafka-consumer-perf-test, kafka-transactions, kafka-configs, kafka-cluster, kafka-metadata-quorum, kafka-storage" ;;
+	esac
+	check_java
+	fetch
+	exec "$java" -Xmx512m -cp "$libs/*" "$class" "$@"
+}
+
+usage() {
+	echo "usage: $0 start|stop|restart|status|clean|fetch|tool NAME [ARG...]" >&2
+	exit 2
+}
+
+case ${1:-} in
+start) cmd_start ;;
+stop) cmd_stop ;;
+restart)
+	cmd_stop
+	cmd_start
+	;;
+status) cmd_status ;;
+clean) cmd_clean ;;
+fetch)
+	check_java
+	fetch
+	;;
+tool)
+	shift
+	cmd_tool "$@"
+	;;
+*) usage ;;
+esac
