@@ -1,0 +1,136 @@
+package schema
+
+import (
+	"maps"
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// Result is the partial aggregate of one chunk, as a computer produces it.
+type Result struct {
+	Source      string
+	Fingerprint string
+	Year, Month int
+	Seq         uint32
+	Last        bool
+	Error       string            // the chunk's source-level error, passed on
+	Records     uint64            // records in the chunk, good and bad
+	Rejected    uint64            // records that failed to parse
+	Rejects     map[string]uint64 // rejected records by reason
+	Tally       *tally.Tally      // the good records, tabulated
+}
+
+// Result field numbers; see schema.proto.
+const (
+	resultSource      = 1
+	resultFingerprint = 2
+	resultYear        = 3
+	resultMonth       = 4
+	resultSeq         = 5
+	resultLast        = 6
+	resultError       = 7
+	resultRecords     = 8
+	resultRejected    = 9
+	resultRejects     = 10
+	resultTally       = 11
+
+	rejectReason = 1
+	rejectCount  = 2
+)
+
+// Key is the Kafka message key of a result: its source, so that the results
+// of one source stay in order on one partition.
+func (r *Result) Key() []byte { return []byte(r.Source) }
+
+// AppendResult appends the encoding of r to b.
+func AppendResult(b []byte, r *Result) []byte {
+	b = appendString(b, resultSource, r.Source)
+	b = appendString(b, resultFingerprint, r.Fingerprint)
+	b = appendVarint(b, resultYear, uint64(r.Year))
+	b = appendVarint(b, resultMonth, uint64(r.Month))
+	b = appendVarint(b, resultSeq, uint64(r.Seq))
+	if r.Last {
+		b = appendVarint(b, resultLast, 1)
+	}
+	b = appendString(b, resultError, r.Error)
+	b = appendVarint(b, resultRecords, r.Records)
+	b = appendVarint(b, resultRejected, r.Rejected)
+	b = appendRejects(b, resultRejects, r.Rejects)
+	if r.Tally != nil {
+		b = appendMessage(b, resultTally, AppendTally(nil, r.Tally))
+	}
+	return b
+}
+
+func appendRejects(b []byte, num protowire.Number, rejects map[string]uint64) []byte {
+	for _, reason := range slices.Sorted(maps.Keys(rejects)) {
+		var e []byte
+		e = appendString(e, rejectReason, reason)
+		e = appendVarint(e, rejectCount, rejects[reason])
+		b = appendMessage(b, num, e)
+	}
+	return b
+}
+
+func decodeReject(bs []byte, into map[string]uint64) error {
+	var (
+		reason string
+		count  uint64
+	)
+	err := walk(bs, func(num protowire.Number, _ protowire.Type, v uint64, s []byte) error {
+		switch num {
+		case rejectReason:
+			reason = string(s)
+		case rejectCount:
+			count = v
+		}
+		return nil
+	}, rejectTypes)
+	into[reason] += count
+	return err
+}
+
+var rejectTypes = map[protowire.Number]protowire.Type{rejectReason: protowire.BytesType, rejectCount: protowire.VarintType}
+
+// DecodeResult decodes b into r.
+func DecodeResult(b []byte, r *Result) error {
+	*r = Result{Rejects: map[string]uint64{}}
+	return walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
+		switch num {
+		case resultSource:
+			r.Source = string(bs)
+		case resultFingerprint:
+			r.Fingerprint = string(bs)
+		case resultYear:
+			r.Year = int(v)
+		case resultMonth:
+			r.Month = int(v)
+		case resultSeq:
+			r.Seq = uint32(v)
+		case resultLast:
+			r.Last = v != 0
+		case resultError:
+			r.Error = string(bs)
+		case resultRecords:
+			r.Records = v
+		case resultRejected:
+			r.Rejected = v
+		case resultRejects:
+			return decodeReject(bs, r.Rejects)
+		case resultTally:
+			r.Tally = tally.New()
+			return DecodeTally(bs, r.Tally)
+		}
+		return nil
+	}, resultTypes)
+}
+
+var resultTypes = map[protowire.Number]protowire.Type{
+	resultSource: protowire.BytesType, resultFingerprint: protowire.BytesType, resultYear: protowire.VarintType,
+	resultMonth: protowire.VarintType, resultSeq: protowire.VarintType, resultLast: protowire.VarintType,
+	resultError: protowire.BytesType, resultRecords: protowire.VarintType, resultRejected: protowire.VarintType,
+	resultRejects: protowire.BytesType, resultTally: protowire.BytesType,
+}

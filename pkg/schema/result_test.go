@@ -1,0 +1,100 @@
+package schema
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// randomTally tabulates n random records over two periods.
+func randomTally(seed uint64, n int) *tally.Tally {
+	r := rand.New(rand.NewPCG(seed, 1))
+	t := tally.New()
+	for range n {
+		rec := census.Record{
+			HRYEAR4: 2020, HRMONTH: int16(1 + r.IntN(2)), HEHOUSUT: int16(r.IntN(14) - 1),
+			GESTFIPS: int16([]int{1, 6, 11, 36, 56}[r.IntN(5)]), PRTAGE: int16(r.IntN(86)),
+			PEMLR: int16(r.IntN(9) - 1), PWCMPWGT: r.Int64N(50_000_000),
+		}
+		t.Add(&rec)
+	}
+	return t
+}
+
+func TestTallyRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   *tally.Tally
+	}{
+		{name: "empty", in: tally.New()},
+		{name: "random", in: randomTally(7, 5000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := tally.New()
+			require.NoError(t, DecodeTally(AppendTally(nil, tc.in), out))
+			require.True(t, tc.in.Equal(out))
+		})
+	}
+}
+
+func TestResultRoundTrip(t *testing.T) {
+	in := Result{Source: "jan20pub.dat.gz", Fingerprint: "size:1", Year: 2020, Month: 1, Seq: 3, Last: true, Error: "gzip: unexpected EOF",
+		Records: 500, Rejected: 2, Rejects: map[string]uint64{"length": 1, "field:PEMLR": 1}, Tally: randomTally(1, 498)}
+	var out Result
+	require.NoError(t, DecodeResult(AppendResult(nil, &in), &out))
+	require.True(t, in.Tally.Equal(out.Tally))
+	in.Tally, out.Tally = nil, nil
+	require.Equal(t, in, out)
+}
+
+func TestGenerationStateRoundTrip(t *testing.T) {
+	in := GenerationState{Source: "feb20pub.dat.gz", Fingerprint: "size:9,etag:x", Year: 2020, Month: 2, Seen: []uint64{^uint64(0), 5},
+		Chunks: 66, Total: -1, Records: 33000, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Error: "", LastSeen: 1700000000000,
+		Tally: randomTally(2, 100)}
+	var out GenerationState
+	require.NoError(t, DecodeGenerationState(AppendGenerationState(nil, &in), &out))
+	require.True(t, in.Tally.Equal(out.Tally))
+	in.Tally, out.Tally = nil, nil
+	require.Equal(t, in, out)
+
+	key := GenerationKey(SourceKey{Source: "feb20pub.dat.gz", Fingerprint: "size:9"})
+	kind, rest := ParseSnapshotKey(key)
+	require.Equal(t, KeyGenerationPrefix, kind)
+	require.Equal(t, "feb20pub.dat.gz/size:9", rest)
+}
+
+func TestOffsetsRoundTrip(t *testing.T) {
+	in := Offsets{Topic: "results", Offsets: map[int32]int64{0: 17, 1: 0, 5: 123456789}}
+	var out Offsets
+	require.NoError(t, DecodeOffsets(AppendOffsets(nil, &in), &out))
+	require.Equal(t, in, out)
+	kind, rest := ParseSnapshotKey(OffsetsKey("results"))
+	require.Equal(t, KeyOffsetsPrefix, kind)
+	require.Equal(t, "results", rest)
+}
+
+func BenchmarkAppendResult(b *testing.B) {
+	r := Result{Source: "jan20pub.dat.gz", Fingerprint: "size:1", Year: 2020, Month: 1, Seq: 3, Records: 500, Tally: randomTally(1, 500)}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendResult(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkDecodeResult(b *testing.B) {
+	buf := AppendResult(nil, &Result{Source: "jan20pub.dat.gz", Fingerprint: "size:1", Year: 2020, Month: 1, Seq: 3, Records: 500, Tally: randomTally(1, 500)})
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	var r Result
+	for b.Loop() {
+		if err := DecodeResult(buf, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
