@@ -1,0 +1,125 @@
+package api
+
+import (
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixtureStore holds two months of a few hand-made records and one
+// incomplete source.
+func fixtureStore() *state.Store {
+	s := state.New()
+	add := func(source string, seq uint32, last bool, recs ...census.Record) {
+		t := tally.New()
+		for i := range recs {
+			t.Add(&recs[i])
+		}
+		s.Apply(&schema.Result{Source: source, Fingerprint: "size:100", Year: int(recs[0].HRYEAR4), Month: int(recs[0].HRMONTH),
+			Seq: seq, Last: last, Records: uint64(len(recs)) + 1, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Tally: t}, 1700000000000)
+	}
+	rec := func(month, housing, fips, age, pemlr int, w int64) census.Record {
+		return census.Record{HRYEAR4: 2020, HRMONTH: int16(month), HEHOUSUT: int16(housing), GESTFIPS: int16(fips),
+			PRTAGE: int16(age), PEMLR: int16(pemlr), PWCMPWGT: w}
+	}
+	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 17347552), rec(1, 1, 6, 30, 4, 12000000), rec(1, 5, 36, 70, 5, 15000000))
+	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 2, 16000000), rec(1, 0, 6, 10, -1, 0))
+	add("apr20pub.dat.gz", 0, false, rec(4, 1, 1, 72, 1, 17395013), rec(4, 2, 1, 50, 3, 20000000))
+	return s
+}
+
+func TestAPI(t *testing.T) {
+	srv := httptest.NewServer(Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry()))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name     string
+		path     string
+		wantCode int
+	}{
+		{name: "results", path: "/results", wantCode: 200},
+		{name: "sources", path: "/v1/sources", wantCode: 200},
+		{name: "housing-month", path: "/v1/housing?year=2020&month=jan", wantCode: 200},
+		{name: "housing-year", path: "/v1/housing?year=2020", wantCode: 200},
+		{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
+		{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
+		{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
+		{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
+		{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
+		{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},
+		{name: "error-bad-state", path: "/v1/labor-force?year=2020&month=1&state=ZZ", wantCode: 400},
+		{name: "error-bad-state-fips", path: "/v1/labor-force?year=2020&month=1&state=3", wantCode: 400},
+		{name: "error-no-data", path: "/v1/labor-force?year=2019&month=1", wantCode: 404},
+		{name: "error-no-route", path: "/v2/nothing", wantCode: 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + tc.path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, tc.wantCode, resp.StatusCode, string(body))
+			require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			golden(t, filepath.Join("testdata", "golden", tc.name+".json"), body)
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "golden file missing: run go test -update")
+	require.Equal(t, string(want), string(got))
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	srv := httptest.NewServer(Handler(state.New(), zaptest.NewLogger(t), prometheus.NewRegistry()))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/results", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+// TestOpenAPICoversRoutes checks that the document describes exactly the
+// routes the router serves.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(openAPI, &doc))
+	require.Equal(t, "3.0.3", doc.OpenAPI)
+	var routes []string
+	for p := range doc.Paths {
+		routes = append(routes, p)
+	}
+	require.ElementsMatch(t, []string{"/results", "/v1/sources", "/v1/housing", "/v1/labor-force", "/v1/openapi.json"}, routes)
+	srv := httptest.NewServer(Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry()))
+	defer srv.Close()
+	for _, p := range routes {
+		resp, err := http.Get(srv.URL + p + "?year=2020&month=1")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, p)
+	}
+}

@@ -1,0 +1,126 @@
+package state
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// chunkResult is the result of chunk seq of a source holding n records of
+// housing code 1 in Jan 2020.
+func chunkResult(source, fp string, seq uint32, n int, last bool) *schema.Result {
+	t := tally.New()
+	for range n {
+		t.Add(&census.Record{HRYEAR4: 2020, HRMONTH: 1, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 30, PEMLR: 1, PWCMPWGT: 20_000_000})
+	}
+	return &schema.Result{Source: source, Fingerprint: fp, Year: 2020, Month: 1, Seq: seq, Last: last,
+		Records: uint64(n), Tally: t, Rejects: map[string]uint64{}}
+}
+
+func truncated(source, fp string, n int) *schema.Result {
+	r := chunkResult(source, fp, 0, n, true)
+	r.Error = source + ": after line 4: unexpected EOF"
+	return r
+}
+
+func TestApplyDeduplicatesAndCompletes(t *testing.T) {
+	s := New()
+	require.Equal(t, Counted, s.Apply(chunkResult("a", "f1", 0, 10, false), 1))
+	require.Equal(t, Duplicate, s.Apply(chunkResult("a", "f1", 0, 10, false), 2))
+	require.False(t, s.Sources()[0].Complete)
+	require.Equal(t, Counted, s.Apply(chunkResult("a", "f1", 2, 5, true), 3))
+	require.False(t, s.Sources()[0].Complete, "chunk 1 missing")
+	require.Equal(t, Counted, s.Apply(chunkResult("a", "f1", 1, 10, false), 4))
+	v := s.Sources()[0]
+	require.True(t, v.Complete)
+	require.Equal(t, uint64(25), v.Records)
+	require.Equal(t, int64(3), *v.TotalChunks)
+	require.Equal(t, uint64(25), s.Totals().Records())
+	// A reload of the same content counts nothing.
+	for seq := range uint32(3) {
+		require.Equal(t, Duplicate, s.Apply(chunkResult("a", "f1", seq, 10, seq == 2), 10))
+	}
+	require.Equal(t, uint64(25), s.Totals().Records())
+}
+
+func TestGenerations(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		apply   []*schema.Result
+		want    uint64 // records in the totals
+		wantFP  string
+		wantGen int
+	}{
+		{name: "complete beats a later incomplete load",
+			apply: []*schema.Result{chunkResult("a", "full", 0, 10, true), chunkResult("a", "cut", 0, 4, false)},
+			want:  10, wantFP: "full", wantGen: 2},
+		{name: "a completed reload replaces a truncated load",
+			apply: []*schema.Result{truncated("a", "cut", 4), chunkResult("a", "full", 0, 10, true)},
+			want:  10, wantFP: "full", wantGen: 2},
+		{name: "a truncated load is not complete",
+			apply: []*schema.Result{truncated("a", "cut", 4)},
+			want:  4, wantFP: "cut", wantGen: 1},
+		{name: "newest complete load wins",
+			apply: []*schema.Result{chunkResult("a", "v1", 0, 10, true), chunkResult("a", "v2", 0, 12, true)},
+			want:  12, wantFP: "v2", wantGen: 2},
+		{name: "sources add up",
+			apply: []*schema.Result{chunkResult("a", "f", 0, 10, true), chunkResult("b", "f", 0, 7, true)},
+			want:  17, wantFP: "f", wantGen: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New()
+			for i, r := range tc.apply {
+				s.Apply(r, int64(i+1))
+			}
+			require.Equal(t, tc.want, s.Totals().Records())
+			require.Equal(t, tc.wantFP, s.Sources()[0].Fingerprint)
+			require.Equal(t, tc.wantGen, s.Sources()[0].Loads)
+			require.Equal(t, s.Sources()[0].Error == "", s.Sources()[0].Complete)
+		})
+	}
+}
+
+func TestSnapshotRestore(t *testing.T) {
+	s := New()
+	s.Apply(chunkResult("a", "f1", 0, 10, false), 1)
+	s.Apply(chunkResult("a", "f1", 1, 3, true), 2)
+	s.Apply(chunkResult("b", "f2", 130, 10, false), 3)
+	r := chunkResult("b", "f2", 0, 2, false)
+	r.Rejected, r.Rejects = 1, map[string]uint64{"length": 1}
+	s.Apply(r, 4)
+
+	dirty := s.TakeDirty()
+	require.Len(t, dirty, 2)
+	require.Empty(t, s.TakeDirty(), "taken")
+
+	restored := New()
+	for _, g := range dirty {
+		// Through the wire format, as a restart reads it.
+		var back schema.GenerationState
+		require.NoError(t, schema.DecodeGenerationState(schema.AppendGenerationState(nil, g), &back))
+		restored.Restore(&back)
+	}
+	require.Equal(t, s.Sources(), restored.Sources())
+	require.True(t, s.Totals().Equal(restored.Totals()))
+	// Replayed results after the restore count nothing twice.
+	require.Equal(t, Duplicate, restored.Apply(chunkResult("b", "f2", 130, 10, false), 5))
+	require.Equal(t, Counted, restored.Apply(chunkResult("b", "f2", 1, 10, true), 6))
+
+	s.MarkDirty(dirty[:1])
+	require.Len(t, s.TakeDirty(), 1)
+}
+
+func TestBitset(t *testing.T) {
+	var b Bitset
+	for _, i := range []uint32{0, 63, 64, 1000} {
+		require.False(t, b.Has(i))
+		b.Set(i)
+		require.True(t, b.Has(i))
+	}
+	require.False(t, b.Has(1))
+	require.False(t, b.Has(5000))
+}
