@@ -1,0 +1,45 @@
+package census
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+var monthAbbrevs = [12]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// FileName is the name the Census Bureau gives the basic monthly file of a
+// month: "jan20pub.dat.gz" for January 2020.
+func FileName(year, month int) string {
+	if month < 1 || month > 12 {
+		return fmt.Sprintf("month%02d%02dpub.dat.gz", month, year%100)
+	}
+	return fmt.Sprintf("%s%02dpub.dat.gz", monthAbbrevs[month-1], year%100)
+}
+
+// ParseFileName reads the year and month from the name of a basic monthly
+// file, with or without ".gz" and directories: "data/jan20pub.dat.gz" is
+// January 2020. Two-digit years from 94 on are 19yy, the others 20yy (the
+// files in this form begin in 1994).
+func ParseFileName(name string) (year, month int, err error) {
+	base := strings.ToLower(path.Base(strings.ReplaceAll(name, `\`, "/")))
+	stem, ok := strings.CutSuffix(strings.TrimSuffix(base, ".gz"), "pub.dat")
+	if ok && len(stem) == 5 {
+		for i, m := range monthAbbrevs {
+			if stem[:3] != m {
+				continue
+			}
+			yy, err := strconv.Atoi(stem[3:])
+			if err != nil || stem[3] < '0' || stem[3] > '9' {
+				break
+			}
+			year = 2000 + yy
+			if yy >= 94 {
+				year = 1900 + yy
+			}
+			return year, i + 1, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("census file name %q: want <mon><yy>pub.dat[.gz], such as jan20pub.dat.gz", name)
+}
