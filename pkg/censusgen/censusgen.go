@@ -69,6 +69,16 @@ func (k BadKind) String() string {
 	return fmt.Sprintf("BadKind(%d)", int(k))
 }
 
+// ParseBadKind reads a BadKind from its String form.
+func ParseBadKind(s string) (BadKind, error) {
+	for k := Short; k <= BadPEMLR; k++ {
+		if s == k.String() {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("bad line kind %q: want %s, %s or %s", s, Short, Long, BadPEMLR)
+}
+
 // Bad is a bad line at a 1-based line number of the output. Bad lines take
 // no randomness, so the good records are the same with or without them.
 type Bad struct {

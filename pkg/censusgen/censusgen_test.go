@@ -354,6 +354,17 @@ func TestFileNames(t *testing.T) {
 	require.Equal(t, "dec99pub.expected.json", ExpectedFileName(1999, 12))
 }
 
+func TestParseBadKind(t *testing.T) {
+	for _, k := range []BadKind{Short, Long, BadPEMLR} {
+		got, err := ParseBadKind(k.String())
+		require.NoError(t, err)
+		require.Equal(t, k, got)
+	}
+	_, err := ParseBadKind("odd")
+	require.EqualError(t, err, `bad line kind "odd": want short, long or bad-pemlr`)
+	require.Equal(t, "BadKind(9)", BadKind(9).String())
+}
+
 func TestPut(t *testing.T) {
 	for _, tc := range []struct {
 		f    census.Field
