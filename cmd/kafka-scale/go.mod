@@ -2,6 +2,11 @@ module github.com/kafka-scale/kafka-scale/cmd/kafka-scale
 
 go 1.26.0
 
-require github.com/kafka-scale/kafka-scale/pkg v0.0.0
+require (
+	github.com/kafka-scale/kafka-scale/pkg v0.0.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
 replace github.com/kafka-scale/kafka-scale/pkg => ../../pkg

@@ -1,0 +1,26 @@
+// Command kafka-scale is the pipeline's admin tool. Its subcommands live in
+// internal packages; main only wires them.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/gen"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	commands := []cli.Command{
+		gen.Command(),
+	}
+	return cli.Run(ctx, cli.OSEnv(), commands, os.Args[1:])
+}
