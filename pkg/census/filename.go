@@ -43,3 +43,18 @@ func ParseFileName(name string) (year, month int, err error) {
 	}
 	return 0, 0, fmt.Errorf("census file name %q: want <mon><yy>pub.dat[.gz], such as jan20pub.dat.gz", name)
 }
+
+// ParseMonth reads a month as its English abbreviation ("jan", any case)
+// or its number ("1" to "12").
+func ParseMonth(s string) (int, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for i, m := range monthAbbrevs {
+		if s == m {
+			return i + 1, nil
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("month %q: want jan..dec or 1..12", s)
+}

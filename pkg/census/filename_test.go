@@ -55,3 +55,25 @@ func TestParseFileName(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMonth(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{in: "jan", want: 1}, {in: "DEC", want: 12}, {in: " 7 ", want: 7}, {in: "12", want: 12},
+		{in: "13", wantErr: true}, {in: "0", wantErr: true}, {in: "janu", wantErr: true}, {in: "", wantErr: true},
+	} {
+		got, err := ParseMonth(tc.in)
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("ParseMonth(%q) = %d, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseMonth(%q) = %d, %v, want %d", tc.in, got, err, tc.want)
+		}
+	}
+}

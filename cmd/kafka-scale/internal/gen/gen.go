@@ -103,8 +103,6 @@ func parse(env cli.Env, args []string) (*config, error) {
 	return c, nil
 }
 
-var monthNames = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
 // parseMonths reads month names or numbers, in the order given, once each.
 func parseMonths(items []string) ([]int, error) {
 	if len(items) == 0 {
@@ -126,16 +124,8 @@ func parseMonths(items []string) ([]int, error) {
 			}
 			continue
 		}
-		m := 0
-		for i, name := range monthNames {
-			if s == name {
-				m = i + 1
-			}
-		}
-		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
-			m = n
-		}
-		if m == 0 {
+		m, err := census.ParseMonth(s)
+		if err != nil {
 			return nil, cli.Usagef("--months %q: want jan..dec, 1-12 or all", item)
 		}
 		add(m)

@@ -113,7 +113,7 @@ func intParam(r *http.Request, name string, lo, hi int, required bool) (int, boo
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil && name == "month" {
-		if m, ok := monthByName[strings.ToLower(v)]; ok {
+		if m, merr := census.ParseMonth(v); merr == nil {
 			return m, true, nil
 		}
 	}
@@ -122,8 +122,6 @@ func intParam(r *http.Request, name string, lo, hi int, required bool) (int, boo
 	}
 	return n, true, nil
 }
-
-var monthByName = map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
 
 // stateParam reads a state as a FIPS code ("6", "06") or a postal
 // abbreviation ("CA").

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
 )
 
 // DefaultCensusBaseURL is where the Census Bureau publishes the CPS files.
@@ -51,14 +53,14 @@ type HTTP struct {
 
 // URL is the address of the basic monthly file of year/month.
 func (h *HTTP) URL(year, month int) string {
-	return fmt.Sprintf("%s/%d/basic/%s", strings.TrimRight(h.BaseURL, "/"), year, FileName(year, month))
+	return fmt.Sprintf("%s/%d/basic/%s", strings.TrimRight(h.BaseURL, "/"), year, census.FileName(year, month))
 }
 
 // Census is the basic monthly file of year/month on the server.
 func (h *HTTP) Census(year, month int) *Source {
 	url := h.URL(year, month)
-	return &Source{Name: FileName(year, month), Year: year, Month: month, open: func(ctx context.Context) (io.ReadCloser, string, error) {
-		return h.open(ctx, FileName(year, month), url)
+	return &Source{Name: census.FileName(year, month), Year: year, Month: month, open: func(ctx context.Context) (io.ReadCloser, string, error) {
+		return h.open(ctx, census.FileName(year, month), url)
 	}}
 }
 

@@ -14,8 +14,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
 )
 
 // Source is one census file to load.
@@ -34,48 +34,6 @@ func (s *Source) Open(ctx context.Context) (io.ReadCloser, string, error) {
 	return s.open(ctx)
 }
 
-var months = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
-// MonthNumber parses "jan".."dec" (any case) or "1".."12".
-func MonthNumber(s string) (int, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	for i, m := range months {
-		if s == m {
-			return i + 1, nil
-		}
-	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
-		return n, nil
-	}
-	return 0, fmt.Errorf("month %q: want jan..dec or 1..12", s)
-}
-
-// FileName is the Census site's name of the basic monthly file of year/month.
-func FileName(year, month int) string {
-	return fmt.Sprintf("%s%02dpub.dat.gz", months[month-1], year%100)
-}
-
-// PeriodOf reads year and month from a name like "jan20pub.dat.gz". Two-digit
-// years below 90 are taken as 20yy: the basic monthly files start in 1994.
-func PeriodOf(name string) (year, month int, ok bool) {
-	base := strings.ToLower(filepath.Base(name))
-	if len(base) < 8 || base[5:8] != "pub" {
-		return 0, 0, false
-	}
-	m, err := MonthNumber(base[:3])
-	if err != nil {
-		return 0, 0, false
-	}
-	yy, err := strconv.Atoi(base[3:5])
-	if err != nil {
-		return 0, 0, false
-	}
-	if yy < 90 {
-		return 2000 + yy, m, true
-	}
-	return 1900 + yy, m, true
-}
-
 // fingerprintHead is how much of a local file's start goes into its
 // fingerprint, next to its size.
 const fingerprintHead = 64 << 10
@@ -83,7 +41,7 @@ const fingerprintHead = 64 << 10
 // File is a local census file, gzipped or plain.
 func File(path string) *Source {
 	name := filepath.Base(path)
-	y, m, _ := PeriodOf(name)
+	y, m, _ := census.ParseFileName(name) // 0, 0 for other names
 	return &Source{Name: name, Year: y, Month: m, open: func(context.Context) (io.ReadCloser, string, error) {
 		f, err := os.Open(path)
 		if err != nil {

@@ -226,25 +226,3 @@ func TestFileAndDecompress(t *testing.T) {
 	_, _, err := File(filepath.Join(dir, "missing.dat.gz")).Open(context.Background())
 	require.ErrorContains(t, err, "missing.dat.gz: no such file")
 }
-
-func TestPeriodOfAndMonths(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		year, month int
-		ok          bool
-	}{
-		{"jan20pub.dat.gz", 2020, 1, true},
-		{"/x/DEC99pub.dat", 1999, 12, true},
-		{"may05pub.dat.gz", 2005, 5, true},
-		{"data.gz", 0, 0, false},
-		{"xyz20pub.dat.gz", 0, 0, false},
-	} {
-		y, m, ok := PeriodOf(tc.name)
-		require.Equal(t, tc.ok, ok, tc.name)
-		require.Equal(t, tc.year, y, tc.name)
-		require.Equal(t, tc.month, m, tc.name)
-	}
-	require.Equal(t, "sep07pub.dat.gz", FileName(2007, 9))
-	_, err := MonthNumber("13")
-	require.ErrorContains(t, err, `month "13": want jan..dec or 1..12`)
-}
