@@ -10,6 +10,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/gen"
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/report"
 )
 
 func main() {
@@ -21,6 +22,8 @@ func run() int {
 	defer stop()
 	commands := []cli.Command{
 		gen.Command(),
+		report.Command(),
+		report.WaitCommand(),
 	}
 	return cli.Run(ctx, cli.OSEnv(), commands, os.Args[1:])
 }

@@ -1,0 +1,260 @@
+// Package report reads the aggregator's API: `kafka-scale wait` polls until
+// sources are complete, `kafka-scale report` prints the housing and
+// labor-force tables and can check them against a generator's expected
+// tabulations.
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// Source is an entry of /v1/sources.
+type Source struct {
+	Source      string `json:"source"`
+	Year        int    `json:"year"`
+	Month       int    `json:"month"`
+	Records     uint64 `json:"records"`
+	Rejected    uint64 `json:"rejected"`
+	Chunks      uint32 `json:"chunks"`
+	TotalChunks *int64 `json:"total_chunks"`
+	Complete    bool   `json:"complete"`
+	Error       string `json:"error"`
+}
+
+// Figures are weighted labor-force figures.
+type Figures struct {
+	Employed         float64 `json:"employed"`
+	Unemployed       float64 `json:"unemployed"`
+	NotInLaborForce  float64 `json:"not_in_labor_force"`
+	LaborForce       float64 `json:"labor_force"`
+	UnemploymentRate float64 `json:"unemployment_rate"`
+}
+
+type laborForce struct {
+	National Figures `json:"national"`
+	States   []struct {
+		State string `json:"state"`
+		Figures
+	} `json:"states"`
+}
+
+type housing struct {
+	Records uint64 `json:"records"`
+	Housing []struct {
+		Code        int    `json:"code"`
+		Description string `json:"description"`
+		Count       uint64 `json:"count"`
+	} `json:"housing"`
+}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
+}
+
+func sources(ctx context.Context, api string) ([]Source, error) {
+	var body struct {
+		Sources []Source `json:"sources"`
+	}
+	err := getJSON(ctx, api+"/v1/sources", &body)
+	return body.Sources, err
+}
+
+// WaitCommand is `kafka-scale wait`.
+func WaitCommand() cli.Command {
+	return cli.Command{Name: "wait", Summary: "wait until the aggregator has every source complete", Run: runWait}
+}
+
+func runWait(ctx context.Context, env cli.Env, args []string) error {
+	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
+	api := fs.String("api", "http://127.0.0.1:8080", "aggregator API base URL")
+	want := fs.Int("sources", 0, "number of sources to wait for (0: every source listed)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	if err := cli.ParseFlags(fs, env, "KAFKA_SCALE_", args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	for {
+		srcs, err := sources(ctx, strings.TrimRight(*api, "/"))
+		complete := 0
+		var records uint64
+		for _, s := range srcs {
+			records += s.Records
+			if s.Complete {
+				complete++
+			}
+		}
+		n := *want
+		if n == 0 {
+			n = len(srcs)
+		}
+		status := fmt.Sprintf("%d of %d sources complete, %d records counted", complete, n, records)
+		if err != nil {
+			status = err.Error()
+		} else if n > 0 && complete >= n {
+			fmt.Fprintln(env.Stdout, status)
+			return nil
+		}
+		if status != last {
+			fmt.Fprintln(env.Stderr, status)
+			last = status
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %v: %s", *timeout, status)
+		case <-tick.C:
+		}
+	}
+}
+
+// Command is `kafka-scale report`.
+func Command() cli.Command {
+	return cli.Command{Name: "report", Summary: "print the housing and labor-force tables the aggregator serves", Run: runReport}
+}
+
+func runReport(ctx context.Context, env cli.Env, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	api := fs.String("api", "http://127.0.0.1:8080", "aggregator API base URL")
+	expected := fs.String("check-expected", "", "directory of *.expected.json files from `kafka-scale gen --expected`: fail unless the API serves exactly them")
+	if err := cli.ParseFlags(fs, env, "KAFKA_SCALE_", args); err != nil {
+		return err
+	}
+	base := strings.TrimRight(*api, "/")
+	srcs, err := sources(ctx, base)
+	if err != nil {
+		return err
+	}
+	if *expected != "" {
+		return check(ctx, env, base, *expected)
+	}
+	return print(ctx, env.Stdout, base, srcs)
+}
+
+func print(ctx context.Context, w io.Writer, base string, srcs []Source) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "source\tperiod\trecords\trejected\tcomplete\t")
+	for _, s := range srcs {
+		fmt.Fprintf(tw, "%s\t%d-%02d\t%d\t%d\t%v\t\n", s.Source, s.Year, s.Month, s.Records, s.Rejected, s.Complete)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range srcs {
+		var h housing
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/housing?year=%d&month=%d", base, s.Year, s.Month), &h); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nHousing, %d-%02d (%d records)\n", s.Year, s.Month, h.Records)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  code\tdescription\trecords\tshare")
+		for _, c := range h.Housing {
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%.2f%%\n", c.Code, c.Description, c.Count, 100*float64(c.Count)/float64(max(h.Records, 1)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		var lf laborForce
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force?year=%d&month=%d", base, s.Year, s.Month), &lf); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nLabor force, %d-%02d (weighted persons, thousands)\n", s.Year, s.Month)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "area\temployed\tunemployed\tnot in LF\tunemployment rate\t")
+		row := func(name string, f Figures) {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f%%\t\n", name, f.Employed/1000, f.Unemployed/1000, f.NotInLaborForce/1000, 100*f.UnemploymentRate)
+		}
+		row("US", lf.National)
+		for _, st := range lf.States {
+			if st.State == "CA" || st.State == "TX" || st.State == "NY" || st.State == "FL" {
+				row(st.State, st.Figures)
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check compares the API with the expected tabulations in dir.
+func check(ctx context.Context, env cli.Env, base, dir string) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.expected.json"))
+	if err != nil || len(paths) == 0 {
+		return fmt.Errorf("no *.expected.json in %s", dir)
+	}
+	var errs []error
+	for _, p := range paths {
+		exp, err := censusgen.ReadExpected(p)
+		if err != nil {
+			return err
+		}
+		m := exp.Tally.Month(exp.Year, exp.Month)
+		if m == nil {
+			return fmt.Errorf("%s: no tabulation for %d-%02d", p, exp.Year, exp.Month)
+		}
+		var h housing
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/housing?year=%d&month=%d", base, exp.Year, exp.Month), &h); err != nil {
+			return err
+		}
+		if h.Records != m.Records {
+			errs = append(errs, fmt.Errorf("%d-%02d: %d records, want %d", exp.Year, exp.Month, h.Records, m.Records))
+		}
+		for _, c := range h.Housing {
+			if c.Count != m.HousingCount(c.Code) {
+				errs = append(errs, fmt.Errorf("%d-%02d: housing %d: %d, want %d", exp.Year, exp.Month, c.Code, c.Count, m.HousingCount(c.Code)))
+			}
+		}
+		var lf laborForce
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force?year=%d&month=%d", base, exp.Year, exp.Month), &lf); err != nil {
+			return err
+		}
+		l := m.National()
+		if lf.National.Employed != tally.Weight(l.EmployedWeight) || lf.National.Unemployed != tally.Weight(l.UnemployedWeight) ||
+			lf.National.UnemploymentRate != l.UnemploymentRate() {
+			errs = append(errs, fmt.Errorf("%d-%02d: labor force %+v, want employed %v unemployed %v rate %v", exp.Year, exp.Month,
+				lf.National, tally.Weight(l.EmployedWeight), tally.Weight(l.UnemployedWeight), l.UnemploymentRate()))
+		}
+		if len(errs) == 0 {
+			fmt.Fprintf(env.Stdout, "%s: matches the generator's expected tabulation (%d records, %s)\n", census.FileName(exp.Year, exp.Month), m.Records,
+				fmt.Sprintf("unemployment %.2f%%", 100*l.UnemploymentRate()))
+		}
+	}
+	return errors.Join(errs...)
+}
