@@ -3,7 +3,7 @@ kafka-scale-lib.imageTag: image.tag, else global.image.tag, else the chart's
 appVersion.
 */}}
 {{- define "kafka-scale-lib.imageTag" -}}
-{{- .Values.image.tag | default .Values.global.image.tag | default .Chart.AppVersion | toString -}}
+{{- (.Values.image | default dict).tag | default .Values.global.image.tag | default .Chart.AppVersion | toString -}}
 {{- end -}}
 
 {{/*
