@@ -1,0 +1,274 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// Pipeline names one pipeline's topics and group, unique per test, so
+// tests sharing a broker never see each other's data.
+type Pipeline struct {
+	t            testing.TB
+	Bootstrap    string
+	ComputeTopic string
+	ResultsTopic string
+	Group        string
+}
+
+// NewPipeline returns topic names unique to this test run.
+func NewPipeline(t testing.TB, name string) *Pipeline {
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	return &Pipeline{t: t, Bootstrap: Bootstrap(t), ComputeTopic: name + "-" + suffix + "-compute",
+		ResultsTopic: name + "-" + suffix + "-results", Group: name + "-" + suffix + "-computers"}
+}
+
+func (p *Pipeline) env() []string {
+	return []string{"KAFKA_BOOTSTRAP_SERVERS=" + p.Bootstrap, "LOG_FORMAT=json", "LOG_LEVEL=info"}
+}
+
+// Aggregator starts an aggregator with an API and admin server on free ports.
+func (p *Pipeline) Aggregator(name string, extra ...string) *Proc {
+	args := append([]string{"--results-topic", p.ResultsTopic, "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--snapshot-interval", "300ms"}, extra...)
+	return Start(p.t, name, Bin(p.t, "aggregator"), args, p.env()...)
+}
+
+// Computer starts a computer of the pipeline's group.
+func (p *Pipeline) Computer(name string, extra ...string) *Proc {
+	args := append([]string{"--compute-topic", p.ComputeTopic, "--results-topic", p.ResultsTopic, "--group", p.Group,
+		"--metrics-addr", "127.0.0.1:0", "--transactional-id", p.Group + "-" + name}, extra...)
+	return Start(p.t, name, Bin(p.t, "computer"), args, p.env()...)
+}
+
+// Reader starts a reader producing to the compute topic.
+func (p *Pipeline) Reader(name string, extra ...string) *Proc {
+	args := append([]string{"--compute-topic", p.ComputeTopic, "--partitions", "6", "--metrics-addr", "127.0.0.1:0"}, extra...)
+	return Start(p.t, name, Bin(p.t, "reader"), args, p.env()...)
+}
+
+// Source is a source as /v1/sources shows it.
+type Source struct {
+	Source      string            `json:"source"`
+	Fingerprint string            `json:"fingerprint"`
+	Year        int               `json:"year"`
+	Month       int               `json:"month"`
+	Records     uint64            `json:"records"`
+	Rejected    uint64            `json:"rejected"`
+	Rejects     map[string]uint64 `json:"rejects"`
+	Chunks      uint32            `json:"chunks"`
+	TotalChunks *int64            `json:"total_chunks"`
+	Complete    bool              `json:"complete"`
+	Error       string            `json:"error"`
+	Loads       int               `json:"loads"`
+}
+
+// Sources reads /v1/sources.
+func Sources(ctx context.Context, api string) ([]Source, error) {
+	var body struct {
+		Sources []Source `json:"sources"`
+	}
+	code, err := GetJSON(ctx, "http://"+api+"/v1/sources", &body)
+	if err != nil {
+		return nil, err
+	}
+	if code != 200 {
+		return nil, fmt.Errorf("GET /v1/sources: %d", code)
+	}
+	return body.Sources, nil
+}
+
+// WaitSources polls /v1/sources until done accepts them.
+func WaitSources(t testing.TB, api string, timeout time.Duration, done func([]Source) (bool, string)) []Source {
+	t.Helper()
+	var last []Source
+	Eventually(t, timeout, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := Sources(ctx, api)
+		if err != nil {
+			return false, err.Error()
+		}
+		last = s
+		return done(s)
+	})
+	return last
+}
+
+// AllComplete is a WaitSources condition: n sources, all complete.
+func AllComplete(n int) func([]Source) (bool, string) {
+	return func(s []Source) (bool, string) {
+		complete := 0
+		for _, src := range s {
+			if src.Complete {
+				complete++
+			}
+		}
+		return len(s) == n && complete == n, fmt.Sprintf("%d of %d sources complete: %+v", complete, n, s)
+	}
+}
+
+// Generate writes months of year into dir and returns the merged expected
+// tabulation and each file's expectation.
+func Generate(t testing.TB, dir string, year int, months []int, records int, seed uint64) (*tally.Tally, []*censusgen.Expected) {
+	t.Helper()
+	total := tally.New()
+	var exps []*censusgen.Expected
+	for _, m := range months {
+		_, exp, err := censusgen.WriteFile(dir, censusgen.Options{Year: year, Month: m, Records: records, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total.Merge(exp.Tally)
+		exps = append(exps, exp)
+	}
+	return total, exps
+}
+
+// LegacyResults is what /results must serve for t.
+func LegacyResults(t *tally.Tally) map[string]map[string]LegacyCount {
+	out := map[string]map[string]LegacyCount{}
+	for p, m := range t.All() {
+		y := strconv.Itoa(p.Year)
+		if out[y] == nil {
+			out[y] = map[string]LegacyCount{}
+		}
+		for code := -1; code <= census.MaxHousing; code++ {
+			if n := m.HousingCount(code); n > 0 {
+				c := out[y][strconv.Itoa(code)]
+				c.Count += n
+				c.Description = census.HousingDescription(code)
+				if code == -1 {
+					c.Description = "NOT IN UNIVERSE"
+				}
+				out[y][strconv.Itoa(code)] = c
+			}
+		}
+	}
+	return out
+}
+
+// LegacyCount is a cell of /results.
+type LegacyCount struct {
+	Description string
+	Count       uint64
+}
+
+// Figures are labor-force figures as the API serves them.
+type Figures struct {
+	Employed         float64 `json:"employed"`
+	Unemployed       float64 `json:"unemployed"`
+	NotInLaborForce  float64 `json:"not_in_labor_force"`
+	LaborForce       float64 `json:"labor_force"`
+	UnemploymentRate float64 `json:"unemployment_rate"`
+	Persons          struct {
+		Employed        uint64 `json:"employed"`
+		Unemployed      uint64 `json:"unemployed"`
+		NotInLaborForce uint64 `json:"not_in_labor_force"`
+	} `json:"persons"`
+}
+
+// LaborFigures computes the figures of l the way the README's recipe
+// says: weights / 10000, rate = U / (E + U).
+func LaborFigures(l tally.Labor) Figures {
+	var f Figures
+	f.Employed = float64(l.EmployedWeight) / 10000
+	f.Unemployed = float64(l.UnemployedWeight) / 10000
+	f.NotInLaborForce = float64(l.NotInLaborForceWeight) / 10000
+	f.LaborForce = float64(l.EmployedWeight+l.UnemployedWeight) / 10000
+	if lf := l.EmployedWeight + l.UnemployedWeight; lf > 0 {
+		f.UnemploymentRate = float64(l.UnemployedWeight) / float64(lf)
+	}
+	f.Persons.Employed, f.Persons.Unemployed, f.Persons.NotInLaborForce = l.Employed, l.Unemployed, l.NotInLaborForce
+	return f
+}
+
+// LaborForceResponse is /v1/labor-force.
+type LaborForceResponse struct {
+	Year     int     `json:"year"`
+	Month    int     `json:"month"`
+	National Figures `json:"national"`
+	States   []struct {
+		FIPS  int    `json:"fips"`
+		State string `json:"state"`
+		Figures
+	} `json:"states"`
+}
+
+// HousingResponse is /v1/housing.
+type HousingResponse struct {
+	Year    int    `json:"year"`
+	Month   *int   `json:"month"`
+	Records uint64 `json:"records"`
+	Housing []struct {
+		Code  int    `json:"code"`
+		Count uint64 `json:"count"`
+	} `json:"housing"`
+}
+
+// CheckAPI fails the test unless /results, /v1/housing and /v1/labor-force
+// serve exactly what want holds.
+func CheckAPI(t testing.TB, api string, want *tally.Tally) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var legacy map[string]map[string]LegacyCount
+	mustGet(t, ctx, "http://"+api+"/results", &legacy)
+	if !maps.EqualFunc(legacy, LegacyResults(want), maps.Equal) {
+		t.Fatalf("/results = %v, want %v", legacy, LegacyResults(want))
+	}
+	for p, m := range want.All() {
+		var h HousingResponse
+		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/housing?year=%d&month=%d", api, p.Year, p.Month), &h)
+		if h.Records != m.Records {
+			t.Fatalf("%v: housing records %d, want %d", p, h.Records, m.Records)
+		}
+		for _, c := range h.Housing {
+			if c.Count != m.HousingCount(c.Code) {
+				t.Fatalf("%v: housing code %d: %d, want %d", p, c.Code, c.Count, m.HousingCount(c.Code))
+			}
+		}
+		var lf LaborForceResponse
+		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/labor-force?year=%d&month=%d", api, p.Year, p.Month), &lf)
+		if got, wantF := lf.National, LaborFigures(m.National()); got != wantF {
+			t.Fatalf("%v: national labor force %+v, want %+v", p, got, wantF)
+		}
+		states := 0
+		for _, fips := range census.States() {
+			if l := m.State(fips); !l.IsZero() {
+				states++
+			}
+		}
+		if len(lf.States) != states {
+			t.Fatalf("%v: %d states, want %d", p, len(lf.States), states)
+		}
+		for _, s := range lf.States {
+			if wantF := LaborFigures(m.State(s.FIPS)); s.Figures != wantF {
+				t.Fatalf("%v: state %s: %+v, want %+v", p, s.State, s.Figures, wantF)
+			}
+		}
+		rate := lf.National.UnemploymentRate
+		if math.IsNaN(rate) || rate <= 0 || rate >= 0.5 {
+			t.Fatalf("%v: implausible unemployment rate %v", p, rate)
+		}
+	}
+}
+
+func mustGet(t testing.TB, ctx context.Context, url string, v any) {
+	t.Helper()
+	code, err := GetJSON(ctx, url, v)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	if code != 200 {
+		t.Fatalf("GET %s: status %d", url, code)
+	}
+}

@@ -1,0 +1,118 @@
+// Command aggregator merges the computers' partial aggregates from the
+// results topic and serves the summaries over HTTP. Its state lives in a
+// compacted Kafka topic, so a restart serves the same numbers.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/metrics"
+	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/api"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/config"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/ingest"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg, err := config.Parse(os.Args[1:], nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aggregator:", err)
+		return 2
+	}
+	if cfg.Version {
+		fmt.Println(version.String("aggregator", "librdkafka", extkafka.LibraryVersion()))
+		return 0
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "aggregator: invalid configuration:", err)
+		return 2
+	}
+	log, err := logging.New(cfg.Log, "aggregator")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aggregator:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("aggregator failed", zap.Error(err))
+		return 1
+	}
+	log.Info("stopped cleanly")
+	return 0
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	extkafka.LogLinkInfo(log)
+	reg := metrics.NewRegistry("aggregator")
+	stats := extkafka.NewStats(reg)
+	probe := httpserver.NewProbe(reg, "starting")
+	store := state.New()
+	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
+	if err != nil {
+		return err
+	}
+	apiSrv, err := httpserver.Listen("api", cfg.Listen, api.Handler(store, log, reg), log)
+	if err != nil {
+		return err
+	}
+
+	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
+	if err != nil {
+		return err
+	}
+	_, err = extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{Name: cfg.StateTopic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+		Config: map[string]string{"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", "segment.ms": "3600000"}})
+	ac.Close()
+	if err != nil {
+		return err
+	}
+
+	eof := kafka.ConfigMap{"enable.partition.eof": true}
+	results, err := extkafka.NewConsumer(extkafka.ConsumerConfig(cfg.Kafka, cfg.Group(), "classic", eof), log, stats)
+	if err != nil {
+		return err
+	}
+	defer results.Close()
+	stateConsumer, err := extkafka.NewConsumer(extkafka.ConsumerConfig(cfg.Kafka, cfg.Group()+"-restore", "classic",
+		kafka.ConfigMap{"enable.partition.eof": true, "statistics.interval.ms": 0}), log, nil)
+	if err != nil {
+		return err
+	}
+	defer stateConsumer.Close()
+	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID(), nil), log, stats)
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+
+	in := ingest.New(ingest.Config{ResultsTopic: cfg.ResultsTopic, StateTopic: cfg.StateTopic,
+		SnapshotInterval: cfg.SnapshotInterval, OpTimeout: cfg.OpTimeout},
+		ingest.Clients{Results: results, State: stateConsumer, Producer: producer}, store, log, ingest.NewMetrics(reg), stats, probe)
+
+	srvCtx, stopServers := context.WithCancel(context.Background())
+	g := new(errgroup.Group)
+	g.Go(func() error { return admin.Serve(srvCtx) })
+	g.Go(func() error { return apiSrv.Serve(srvCtx) })
+	err = in.Run(ctx)
+	stopServers()
+	return errors.Join(err, g.Wait())
+}

@@ -1,0 +1,86 @@
+// Package config holds the aggregator's configuration: flags, their
+// environment twins, and validation that names the bad value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+)
+
+// Config is everything the aggregator is told.
+type Config struct {
+	ResultsTopic      string
+	StateTopic        string
+	ReplicationFactor int
+	Listen            string
+	MetricsAddr       string
+	SnapshotInterval  time.Duration
+	OpTimeout         time.Duration
+	Version           bool
+	Kafka             extkafka.Config
+	Log               logging.Config
+}
+
+// Parse reads args and the environment (lookup; os.LookupEnv when nil).
+func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("aggregator", flag.ContinueOnError)
+	b := flagenv.New(fs, "")
+	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are consumed from")
+	fs.StringVar(&c.StateTopic, "state-topic", "", "compacted topic of the aggregator's snapshots (default <results-topic>-aggregator-state)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the state topic when the aggregator creates it (3 on a production cluster)")
+	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
+	fs.DurationVar(&c.OpTimeout, "kafka-op-timeout", 30*time.Second, "bound on metadata and transaction calls")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	c.Kafka.RegisterFlags(fs, b)
+	c.Log.RegisterFlags(fs)
+	if err := b.Parse(args, lookup); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.StateTopic == "" {
+		c.StateTopic = c.ResultsTopic + "-aggregator-state"
+	}
+	return c, nil
+}
+
+// TransactionalID is derived from the results topic: one aggregator per
+// results topic, and a new one fences the old.
+func (c *Config) TransactionalID() string { return c.ResultsTopic + "-aggregator" }
+
+// Group is used only to commit offsets for lag monitoring.
+func (c *Config) Group() string { return c.ResultsTopic + "-aggregator" }
+
+// Validate checks the configuration, naming the bad values.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ResultsTopic == "" {
+		errs = append(errs, errors.New("--results-topic is empty"))
+	}
+	if c.StateTopic == c.ResultsTopic {
+		errs = append(errs, fmt.Errorf("--state-topic %q is the results topic", c.StateTopic))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	}
+	if c.SnapshotInterval < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("--snapshot-interval %v: want at least 100ms", c.SnapshotInterval))
+	}
+	if c.OpTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--kafka-op-timeout %v: want at least 1s", c.OpTimeout))
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

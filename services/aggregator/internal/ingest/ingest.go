@@ -1,0 +1,368 @@
+// Package ingest feeds the aggregator's store: it restores the last snapshot
+// from the state topic, consumes the results topic from the offsets that
+// snapshot covers, and writes new snapshots in transactions.
+//
+// Restarts lose nothing and count nothing twice: the store ignores chunks it
+// has counted, and a snapshot and the offsets it covers are written in one
+// transaction. The consumer is assigned every partition of the results
+// topic (one aggregator reads them all); its group is used only to commit
+// offsets for lag monitoring, never to decide where to resume.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
+)
+
+// Config names the topics and paces snapshots.
+type Config struct {
+	ResultsTopic     string
+	StateTopic       string
+	SnapshotInterval time.Duration
+	OpTimeout        time.Duration
+}
+
+// Clients are the Kafka clients ingest uses; it closes none of them.
+type Clients struct {
+	// Results is assigned the results topic's partitions; it must have
+	// enable.partition.eof=true and isolation.level=read_committed.
+	Results *kafka.Consumer
+	// State reads the state topic on restore (read_committed, no group).
+	State *kafka.Consumer
+	// Producer is transactional; it writes snapshots.
+	Producer *kafka.Producer
+}
+
+// Ingest runs restore, consume and snapshot.
+type Ingest struct {
+	cfg   Config
+	c     Clients
+	store *state.Store
+	log   *zap.Logger
+	m     *Metrics
+	stats *extkafka.Stats
+	probe *httpserver.Probe
+
+	next     map[int32]int64 // next offset to consume per results partition
+	eof      map[int32]bool
+	caughtUp bool
+	started  time.Time
+}
+
+// New returns an Ingest over store.
+func New(cfg Config, c Clients, store *state.Store, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe) *Ingest {
+	return &Ingest{cfg: cfg, c: c, store: store, log: log, m: m, stats: stats, probe: probe,
+		next: map[int32]int64{}, eof: map[int32]bool{}}
+}
+
+// Run restores, then consumes until ctx is done, and writes a last snapshot.
+func (in *Ingest) Run(ctx context.Context) error {
+	in.started = time.Now()
+	ictx, cancel := context.WithTimeout(ctx, in.cfg.OpTimeout)
+	err := in.c.Producer.InitTransactions(ictx)
+	cancel()
+	if err != nil {
+		// A live aggregator with the same transactional id is fenced by
+		// this call; failing here means the broker is not reachable.
+		return fmt.Errorf("init transactions: %w", err)
+	}
+	in.probe.SetNotReady("restoring state from " + in.cfg.StateTopic)
+	if err := in.restore(ctx); err != nil {
+		return err
+	}
+	if err := in.assign(); err != nil {
+		return err
+	}
+	in.probe.SetNotReady("catching up on " + in.cfg.ResultsTopic)
+
+	tick := time.NewTicker(in.cfg.SnapshotInterval)
+	defer tick.Stop()
+	dirty := false
+	for ctx.Err() == nil {
+		select {
+		case <-tick.C:
+			if dirty {
+				if err := in.snapshot(); err != nil {
+					return err
+				}
+				dirty = false
+			}
+		default:
+		}
+		ev := in.c.Results.Poll(100)
+		switch e := ev.(type) {
+		case *kafka.Message:
+			in.apply(e)
+			dirty = true
+		case kafka.PartitionEOF:
+			in.eof[e.Partition] = true
+			in.checkCaughtUp()
+		case kafka.Error:
+			if e.IsFatal() {
+				return fmt.Errorf("results consumer: fatal error: %w", e)
+			}
+			in.log.Warn("results consumer error", zap.Error(e))
+		case *kafka.Stats:
+			if in.stats != nil {
+				if err := in.stats.Update(e.String()); err != nil {
+					in.log.Warn("librdkafka statistics", zap.Error(err))
+				}
+			}
+		}
+	}
+	if dirty {
+		return in.snapshot()
+	}
+	return nil
+}
+
+func (in *Ingest) checkCaughtUp() {
+	if in.caughtUp {
+		return
+	}
+	for p := range in.next {
+		if !in.eof[p] {
+			return
+		}
+	}
+	in.caughtUp = true
+	in.m.RestoreSeconds.Set(time.Since(in.started).Seconds())
+	in.log.Info("caught up; ready", zap.Duration("took", time.Since(in.started)), zap.Int("sources", len(in.store.Sources())))
+	in.probe.SetReady()
+}
+
+func (in *Ingest) apply(msg *kafka.Message) {
+	p := msg.TopicPartition.Partition
+	in.next[p] = int64(msg.TopicPartition.Offset) + 1
+	in.m.MessagesRead.Inc()
+	headers := make([]schema.Header, len(msg.Headers))
+	for i, h := range msg.Headers {
+		headers[i] = schema.Header{Key: h.Key, Value: h.Value}
+	}
+	var r schema.Result
+	err := schema.CheckHeaders(headers, schema.TypeResult)
+	if err == nil {
+		err = schema.DecodeResult(msg.Value, &r)
+	}
+	if err != nil {
+		in.m.BadMessages.Inc()
+		in.log.Error("skipping undecodable result", zap.Int32("partition", p),
+			zap.Int64("offset", int64(msg.TopicPartition.Offset)), zap.Error(err))
+		return
+	}
+	switch in.store.Apply(&r, msg.Timestamp.UnixMilli()) {
+	case state.Counted:
+		in.m.Chunks.WithLabelValues("counted").Inc()
+	case state.Duplicate:
+		in.m.Chunks.WithLabelValues("duplicate").Inc()
+	}
+}
+
+// restore reads the state topic to its end.
+func (in *Ingest) restore(ctx context.Context) error {
+	start := time.Now()
+	md, err := in.c.State.GetMetadata(&in.cfg.StateTopic, false, int(in.cfg.OpTimeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("metadata of %s: %w", in.cfg.StateTopic, err)
+	}
+	tm, ok := md.Topics[in.cfg.StateTopic]
+	if !ok || tm.Error.Code() != kafka.ErrNoError {
+		return fmt.Errorf("state topic %s: %v", in.cfg.StateTopic, tm.Error)
+	}
+	var parts []kafka.TopicPartition
+	for _, p := range tm.Partitions {
+		parts = append(parts, kafka.TopicPartition{Topic: &in.cfg.StateTopic, Partition: p.ID, Offset: kafka.OffsetBeginning})
+	}
+	if err := in.c.State.Assign(parts); err != nil {
+		return fmt.Errorf("assign %s: %w", in.cfg.StateTopic, err)
+	}
+	defer func() { _ = in.c.State.Unassign() }()
+	eof := map[int32]bool{}
+	records := 0
+	for len(eof) < len(parts) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		switch e := in.c.State.Poll(100).(type) {
+		case *kafka.Message:
+			records++
+			if err := in.restoreRecord(e); err != nil {
+				return fmt.Errorf("restore from %s[%d]@%d: %w", in.cfg.StateTopic, e.TopicPartition.Partition, e.TopicPartition.Offset, err)
+			}
+		case kafka.PartitionEOF:
+			eof[e.Partition] = true
+		case kafka.Error:
+			if e.IsFatal() {
+				return fmt.Errorf("state consumer: %w", e)
+			}
+			in.log.Warn("state consumer error", zap.Error(e))
+		}
+	}
+	in.m.RestoredRecords.Set(float64(records))
+	in.log.Info("state restored", zap.Int("records", records), zap.Int("sources", len(in.store.Sources())),
+		zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+func (in *Ingest) restoreRecord(msg *kafka.Message) error {
+	kind, _ := schema.ParseSnapshotKey(msg.Key)
+	if msg.Value == nil {
+		return nil // a tombstone
+	}
+	switch kind {
+	case schema.KeyGenerationPrefix:
+		var g schema.GenerationState
+		if err := schema.DecodeGenerationState(msg.Value, &g); err != nil {
+			return err
+		}
+		in.store.Restore(&g)
+	case schema.KeyOffsetsPrefix:
+		var o schema.Offsets
+		if err := schema.DecodeOffsets(msg.Value, &o); err != nil {
+			return err
+		}
+		if o.Topic == in.cfg.ResultsTopic {
+			clear(in.next)
+			for p, off := range o.Offsets {
+				in.next[p] = off
+			}
+		}
+	default:
+		return fmt.Errorf("unknown key %q", msg.Key)
+	}
+	return nil
+}
+
+// assign gives the results consumer every partition, at the restored
+// offsets or the beginning.
+func (in *Ingest) assign() error {
+	md, err := in.c.Results.GetMetadata(&in.cfg.ResultsTopic, false, int(in.cfg.OpTimeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("metadata of %s: %w", in.cfg.ResultsTopic, err)
+	}
+	tm, ok := md.Topics[in.cfg.ResultsTopic]
+	if !ok || tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
+		return fmt.Errorf("results topic %s: not found (%v)", in.cfg.ResultsTopic, tm.Error)
+	}
+	var parts []kafka.TopicPartition
+	for _, p := range tm.Partitions {
+		off, ok := in.next[p.ID]
+		if !ok {
+			off = int64(kafka.OffsetBeginning)
+			in.next[p.ID] = off
+		}
+		parts = append(parts, kafka.TopicPartition{Topic: &in.cfg.ResultsTopic, Partition: p.ID, Offset: kafka.Offset(off)})
+	}
+	in.log.Info("consuming results", zap.String("topic", in.cfg.ResultsTopic), zap.Int("partitions", len(parts)))
+	return in.c.Results.Assign(parts)
+}
+
+// snapshot writes the changed generations and the offsets they cover in one
+// transaction, then commits the offsets to the group for lag monitoring.
+func (in *Ingest) snapshot() error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), in.cfg.OpTimeout)
+	defer cancel()
+	dirty := in.store.TakeDirty()
+	if err := in.c.Producer.BeginTransaction(); err != nil {
+		return fmt.Errorf("snapshot: begin transaction: %w", err)
+	}
+	produce := func(key, value []byte) error {
+		msg := &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &in.cfg.StateTopic, Partition: kafka.PartitionAny}, Key: key, Value: value}
+		for _, h := range schema.Headers(schema.TypeSnapshot) {
+			msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+		}
+		for {
+			err := in.c.Producer.Produce(msg, nil)
+			var kerr kafka.Error
+			if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
+				in.c.Producer.Flush(100)
+				continue
+			}
+			return err
+		}
+	}
+	var err error
+	for _, g := range dirty {
+		if err = produce(schema.GenerationKey(schema.SourceKey{Source: g.Source, Fingerprint: g.Fingerprint}), schema.AppendGenerationState(nil, g)); err != nil {
+			break
+		}
+	}
+	offsets := schema.Offsets{Topic: in.cfg.ResultsTopic, Offsets: map[int32]int64{}}
+	for p, off := range in.next {
+		if off >= 0 {
+			offsets.Offsets[p] = off
+		}
+	}
+	if err == nil {
+		err = produce(schema.OffsetsKey(in.cfg.ResultsTopic), schema.AppendOffsets(nil, &offsets))
+	}
+	if err == nil {
+		err = in.c.Producer.CommitTransaction(ctx)
+	}
+	if err != nil {
+		in.store.MarkDirty(dirty)
+		if aerr := in.c.Producer.AbortTransaction(ctx); aerr != nil || extkafka.IsFatal(err) {
+			return fmt.Errorf("snapshot: %w (abort: %v)", err, aerr)
+		}
+		in.m.Snapshots.WithLabelValues("aborted").Inc()
+		in.log.Warn("snapshot aborted; will retry", zap.Error(err))
+		return nil
+	}
+	in.m.Snapshots.WithLabelValues("committed").Inc()
+	in.m.SnapshotSeconds.Observe(time.Since(start).Seconds())
+	var tps []kafka.TopicPartition
+	for p, off := range offsets.Offsets {
+		tps = append(tps, kafka.TopicPartition{Topic: &in.cfg.ResultsTopic, Partition: p, Offset: kafka.Offset(off)})
+	}
+	if len(tps) > 0 {
+		if _, err := in.c.Results.CommitOffsets(tps); err != nil {
+			in.log.Debug("commit offsets for monitoring", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// Metrics are the aggregator's ingest series.
+type Metrics struct {
+	MessagesRead    prometheus.Counter
+	BadMessages     prometheus.Counter
+	Chunks          *prometheus.CounterVec
+	Snapshots       *prometheus.CounterVec
+	SnapshotSeconds prometheus.Histogram
+	RestoreSeconds  prometheus.Gauge
+	RestoredRecords prometheus.Gauge
+}
+
+// NewMetrics registers the ingest metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		MessagesRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_read",
+			Help: "Messages consumed from the results topic (name kept from the original kafka-scale)."}),
+		BadMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_aggregator_bad_messages_total",
+			Help: "Result messages that could not be decoded and were skipped."}),
+		Chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_chunks_total",
+			Help: "Chunk results applied, by outcome: counted, or duplicate (already counted, ignored)."}, []string{"outcome"}),
+		Snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_snapshots_total",
+			Help: "State snapshots written, by outcome: committed or aborted."}, []string{"outcome"}),
+		SnapshotSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_aggregator_snapshot_duration_seconds",
+			Help: "Time to write one state snapshot transaction.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		RestoreSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restore_seconds",
+			Help: "Time from start until the state was restored and the results topic caught up."}),
+		RestoredRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restored_records",
+			Help: "State-topic records read on restore."}),
+	}
+	reg.MustRegister(m.MessagesRead, m.BadMessages, m.Chunks, m.Snapshots, m.SnapshotSeconds, m.RestoreSeconds, m.RestoredRecords)
+	return m
+}

@@ -1,0 +1,109 @@
+// Command computer turns chunks of census records from the compute topic
+// into partial aggregates on the results topic, exactly once. Replicas share
+// one consumer group; add or remove them at will.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/metrics"
+	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/services/computer/internal/config"
+	"github.com/kafka-scale/kafka-scale/services/computer/internal/tabulate"
+	"github.com/kafka-scale/kafka-scale/services/computer/internal/worker"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg, err := config.Parse(os.Args[1:], nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "computer:", err)
+		return 2
+	}
+	if cfg.Version {
+		fmt.Println(version.String("computer", "librdkafka", extkafka.LibraryVersion()))
+		return 0
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "computer: invalid configuration:", err)
+		return 2
+	}
+	log, err := logging.New(cfg.Log, "computer")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "computer:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("computer failed", zap.Error(err))
+		return 1
+	}
+	log.Info("stopped cleanly")
+	return 0
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	extkafka.LogLinkInfo(log)
+	reg := metrics.NewRegistry("computer")
+	stats := extkafka.NewStats(reg)
+	probe := httpserver.NewProbe(reg, "waiting for a partition assignment")
+	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
+	if err != nil {
+		return err
+	}
+
+	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
+	if err != nil {
+		return err
+	}
+	_, err = extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{Name: cfg.ResultsTopic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor})
+	ac.Close()
+	if err != nil {
+		return err
+	}
+
+	consumer, err := extkafka.NewConsumer(extkafka.ConsumerConfig(cfg.Kafka, cfg.Group, cfg.GroupProtocol, nil), log, stats)
+	if err != nil {
+		return err
+	}
+	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID, kafka.ConfigMap{
+		"transaction.timeout.ms": strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10),
+	}), log, stats)
+	if err != nil {
+		consumer.Close()
+		return err
+	}
+	defer producer.Close()
+	log.Info("starting", zap.String("group", cfg.Group), zap.String("protocol", cfg.GroupProtocol),
+		zap.String("transactional_id", cfg.TransactionalID), zap.String("compute_topic", cfg.ComputeTopic), zap.String("results_topic", cfg.ResultsTopic))
+
+	w := worker.New(worker.Config{
+		ComputeTopic: cfg.ComputeTopic, ResultsTopic: cfg.ResultsTopic,
+		BatchChunks: cfg.BatchChunks, BatchAge: cfg.BatchAge, OpTimeout: cfg.TxnTimeout,
+	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe)
+
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	g := new(errgroup.Group)
+	g.Go(func() error { return admin.Serve(adminCtx) })
+	err = w.Run(ctx)
+	stopAdmin()
+	return errors.Join(err, g.Wait())
+}

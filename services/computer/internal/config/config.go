@@ -1,0 +1,106 @@
+// Package config holds the computer's configuration: flags, their
+// environment twins, and validation that names the bad value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+)
+
+// Config is everything the computer is told.
+type Config struct {
+	ComputeTopic      string
+	ResultsTopic      string
+	Group             string
+	GroupProtocol     string
+	TransactionalID   string
+	Partitions        int
+	ReplicationFactor int
+	BatchChunks       int
+	BatchAge          time.Duration
+	TxnTimeout        time.Duration
+	MetricsAddr       string
+	Version           bool
+	Kafka             extkafka.Config
+	Log               logging.Config
+}
+
+// Parse reads args and the environment (lookup; os.LookupEnv when nil).
+func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("computer", flag.ContinueOnError)
+	b := flagenv.New(fs, "")
+	fs.StringVar(&c.ComputeTopic, "compute-topic", "compute", "topic the chunks are consumed from")
+	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are produced to")
+	fs.StringVar(&c.Group, "group", "computer", "consumer group the computers share")
+	fs.StringVar(&c.GroupProtocol, "group-protocol", "classic", "consumer group protocol: classic (cooperative-sticky) or consumer (KIP-848)")
+	fs.StringVar(&c.TransactionalID, "transactional-id", "", "transactional id of this member's producer (default: <group>-<hostname>-<pid>; must be unique per running member)")
+	fs.IntVar(&c.Partitions, "results-partitions", 6, "partitions of the results topic when the computer creates it")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results topic when the computer creates it (3 on a production cluster)")
+	fs.IntVar(&c.BatchChunks, "batch-chunks", 20, "chunks per transaction at most")
+	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
+	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", time.Minute, "broker-side transaction timeout and bound on commit/abort calls")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	c.Kafka.RegisterFlags(fs, b)
+	c.Log.RegisterFlags(fs)
+	if err := b.Parse(args, lookup); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.TransactionalID == "" {
+		host, _ := os.Hostname()
+		c.TransactionalID = fmt.Sprintf("%s-%s-%d", c.Group, host, os.Getpid())
+	}
+	return c, nil
+}
+
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// Validate checks the configuration, naming the bad values.
+func (c *Config) Validate() error {
+	var errs []error
+	for flagName, v := range map[string]string{"--compute-topic": c.ComputeTopic, "--results-topic": c.ResultsTopic} {
+		if !topicName.MatchString(v) {
+			errs = append(errs, fmt.Errorf("%s %q: not a valid topic name", flagName, v))
+		}
+	}
+	if c.ComputeTopic == c.ResultsTopic {
+		errs = append(errs, fmt.Errorf("--compute-topic and --results-topic are both %q", c.ComputeTopic))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("--group is empty"))
+	}
+	if c.GroupProtocol != "classic" && c.GroupProtocol != "consumer" {
+		errs = append(errs, fmt.Errorf("--group-protocol %q: want classic or consumer", c.GroupProtocol))
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("--results-partitions %d: want at least 1", c.Partitions))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	}
+	if c.BatchChunks < 1 {
+		errs = append(errs, fmt.Errorf("--batch-chunks %d: want at least 1", c.BatchChunks))
+	}
+	if c.BatchAge <= 0 {
+		errs = append(errs, fmt.Errorf("--batch-age %v: want more than 0", c.BatchAge))
+	}
+	if c.TxnTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--transaction-timeout %v: want at least 1s", c.TxnTimeout))
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

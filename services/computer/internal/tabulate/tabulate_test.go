@@ -1,0 +1,115 @@
+package tabulate
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
+)
+
+// realRecords are the two real CPS records of the census package's testdata.
+func realRecords(t testing.TB) [][]byte {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "../../../../pkg/census/testdata/real-2020.dat"))
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimRight(b, "\r\n"), []byte("\n"))
+	require.Len(t, lines, 2)
+	for i := range lines {
+		lines[i] = bytes.TrimRight(lines[i], "\r")
+	}
+	return lines
+}
+
+func TestTabulate(t *testing.T) {
+	recs := realRecords(t)
+	badPEMLR := bytes.Clone(recs[0])
+	copy(badPEMLR[179:181], "x1")
+	data := bytes.Join([][]byte{recs[0], []byte("short"), badPEMLR, recs[1], bytes.Repeat([]byte("9"), 1200)}, []byte("\n"))
+	data = append(data, '\n')
+
+	reg := prometheus.NewRegistry()
+	tab := New(reg, zaptest.NewLogger(t))
+	r := tab.Tabulate(&schema.Chunk{Source: "mixed.dat", Fingerprint: "fp", Seq: 4, FirstLine: 2001, Records: 5, Last: true, Data: data})
+
+	require.Equal(t, uint64(5), r.Records)
+	require.Equal(t, uint64(3), r.Rejected)
+	require.Equal(t, map[string]uint64{census.ReasonLength: 2, "field:PEMLR": 1}, r.Rejects)
+	require.True(t, r.Last)
+	require.Equal(t, uint32(4), r.Seq)
+
+	want := tally.New()
+	for i, line := range recs {
+		var rec census.Record
+		require.NoError(t, census.Parse(line, i+1, &rec))
+		want.Add(&rec)
+	}
+	require.True(t, want.Equal(r.Tally), "tally of the good records")
+	require.Equal(t, uint64(2), r.Tally.Records())
+
+	require.Equal(t, 2.0, testutil.ToFloat64(tab.records))
+	require.Equal(t, 2.0, testutil.ToFloat64(tab.rejected.WithLabelValues("mixed.dat", census.ReasonLength)))
+	require.Equal(t, 1.0, testutil.ToFloat64(tab.rejected.WithLabelValues("mixed.dat", "field:PEMLR")))
+}
+
+func TestProcess(t *testing.T) {
+	recs := realRecords(t)
+	topic := "compute"
+	chunk := schema.AppendChunk(nil, &schema.Chunk{Source: "jan20pub.dat.gz", Fingerprint: "fp", Year: 2020, Month: 1, FirstLine: 1, Records: 1, Data: append(recs[0], '\n')})
+	hdrs := func(typ, version string) []kafka.Header {
+		return []kafka.Header{{Key: schema.HeaderType, Value: []byte(typ)}, {Key: schema.HeaderVersion, Value: []byte(version)}}
+	}
+	for _, tc := range []struct {
+		name    string
+		msg     *kafka.Message
+		wantErr string
+	}{
+		{name: "chunk", msg: &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}, Key: []byte("jan20pub.dat.gz/0"), Value: chunk, Headers: hdrs("chunk", "1")}},
+		{name: "newer schema", msg: &kafka.Message{Key: []byte("k"), Value: chunk, Headers: hdrs("chunk", "9")}, wantErr: `chunk "k": unsupported schema version: 9`},
+		{name: "garbage", msg: &kafka.Message{Key: []byte("k"), Value: []byte{0xff, 0xff}, Headers: hdrs("chunk", "1")}, wantErr: `chunk "k": malformed message`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := New(prometheus.NewRegistry(), zaptest.NewLogger(t))
+			outs, err := tab.Process(tc.msg)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, outs, 1)
+			require.Equal(t, "jan20pub.dat.gz", string(outs[0].Key))
+			var r schema.Result
+			require.NoError(t, schema.DecodeResult(outs[0].Value, &r))
+			require.Equal(t, uint64(1), r.Tally.Records())
+			require.True(t, strings.HasPrefix(string(outs[0].Headers[0].Value), "result"))
+		})
+	}
+}
+
+func BenchmarkTabulate(b *testing.B) {
+	recs := realRecords(b)
+	var data []byte
+	for i := range 500 {
+		data = append(data, recs[i%2]...)
+		data = append(data, '\n')
+	}
+	tab := New(prometheus.NewRegistry(), zaptest.NewLogger(b))
+	c := &schema.Chunk{Source: "s", FirstLine: 1, Records: 500, Data: data}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		tab.Tabulate(c)
+	}
+}

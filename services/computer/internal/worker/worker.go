@@ -1,0 +1,385 @@
+// Package worker runs the computer's consume-transform-produce loop in Kafka
+// transactions: chunks consumed from the compute topic are turned into
+// partial aggregates produced to the results topic, and the consumed offsets
+// are committed in the same transaction (SendOffsetsToTransaction), so each
+// chunk is counted exactly once whatever happens to the process.
+//
+// Several chunks share a transaction, up to a count or an age. On a
+// cooperative rebalance the open transaction is committed before partitions
+// are given up; when the assignment is lost it is aborted. Any abort rewinds
+// the consumer to the committed offsets, so nothing is skipped.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+)
+
+// Output is one message to produce to the results topic.
+type Output struct {
+	Key, Value []byte
+	Headers    []kafka.Header
+}
+
+// Processor turns one consumed message into the messages to produce. An
+// error means the message cannot be processed at all (not one bad record:
+// those are counted inside the output); the message is then skipped and
+// counted, never retried forever.
+type Processor interface {
+	Process(msg *kafka.Message) ([]Output, error)
+}
+
+// Config tunes the loop.
+type Config struct {
+	ComputeTopic string
+	ResultsTopic string
+	// A transaction is committed once it holds BatchChunks chunks or is
+	// BatchAge old, whichever comes first.
+	BatchChunks int
+	BatchAge    time.Duration
+	// OpTimeout bounds transactional operations (init, commit, abort).
+	OpTimeout time.Duration
+}
+
+// Consumer is the part of *kafka.Consumer the worker uses.
+type Consumer interface {
+	SubscribeTopics(topics []string, cb kafka.RebalanceCb) error
+	Poll(timeoutMs int) kafka.Event
+	Assignment() ([]kafka.TopicPartition, error)
+	AssignmentLost() bool
+	Committed(partitions []kafka.TopicPartition, timeoutMs int) ([]kafka.TopicPartition, error)
+	Seek(partition kafka.TopicPartition, ignoredTimeoutMs int) error
+	GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata, error)
+	Close() error
+}
+
+// Producer is the part of *kafka.Producer the worker uses.
+type Producer interface {
+	InitTransactions(ctx context.Context) error
+	BeginTransaction() error
+	Produce(msg *kafka.Message, deliveryChan chan kafka.Event) error
+	SendOffsetsToTransaction(ctx context.Context, offsets []kafka.TopicPartition, md *kafka.ConsumerGroupMetadata) error
+	CommitTransaction(ctx context.Context) error
+	AbortTransaction(ctx context.Context) error
+	Flush(timeoutMs int) int
+}
+
+// Worker is one computer's loop.
+type Worker struct {
+	cfg      Config
+	consumer Consumer
+	producer Producer
+	proc     Processor
+	log      *zap.Logger
+	m        *Metrics
+	stats    *extkafka.Stats
+	probe    *httpserver.Probe
+
+	inTxn     bool
+	txnStart  time.Time
+	txnChunks int
+	txnOuts   int
+	offsets   map[partitionKey]kafka.TopicPartition // next offset to consume, per partition in the open transaction
+	assigned  int
+}
+
+type partitionKey struct {
+	topic     string
+	partition int32
+}
+
+// New returns a worker. probe is set ready once partitions are assigned.
+func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe) *Worker {
+	return &Worker{cfg: cfg, consumer: c, producer: p, proc: proc, log: log, m: m, stats: stats, probe: probe,
+		offsets: map[partitionKey]kafka.TopicPartition{}}
+}
+
+// Run consumes until ctx is done or a fatal error occurs. On the way out it
+// commits the open transaction (or aborts it when that fails) and leaves the
+// group cleanly.
+func (w *Worker) Run(ctx context.Context) (err error) {
+	ictx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	err = w.producer.InitTransactions(ictx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("init transactions: %w", err)
+	}
+	if err := w.consumer.SubscribeTopics([]string{w.cfg.ComputeTopic}, w.rebalance); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", w.cfg.ComputeTopic, err)
+	}
+	defer func() {
+		if w.inTxn {
+			if cerr := w.commit("shutdown"); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+		// Close leaves the group; with cooperative rebalancing the others
+		// keep their partitions and take over ours.
+		if cerr := w.consumer.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close consumer: %w", cerr))
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := w.step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step polls once and commits the transaction when it is due.
+func (w *Worker) step() error {
+	ev := w.consumer.Poll(100)
+	switch e := ev.(type) {
+	case *kafka.Message:
+		if err := w.handle(e); err != nil {
+			return err
+		}
+	case kafka.Error:
+		if e.IsFatal() {
+			return fmt.Errorf("consumer: fatal error: %w", e)
+		}
+		w.log.Warn("consumer error", zap.Error(e))
+	case *kafka.Stats:
+		if w.stats != nil {
+			if err := w.stats.Update(e.String()); err != nil {
+				w.log.Warn("librdkafka statistics", zap.Error(err))
+			}
+		}
+	}
+	if w.inTxn && (w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge) {
+		return w.commit("batch")
+	}
+	return nil
+}
+
+func (w *Worker) handle(msg *kafka.Message) error {
+	w.m.MessagesRead.Inc()
+	if !w.inTxn {
+		if err := w.producer.BeginTransaction(); err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		w.inTxn, w.txnStart, w.txnChunks, w.txnOuts = true, time.Now(), 0, 0
+	}
+	start := time.Now()
+	outs, perr := w.proc.Process(msg)
+	w.m.ChunkSeconds.Observe(time.Since(start).Seconds())
+	if perr != nil {
+		// The message is unusable as a whole (undecodable, newer schema): it
+		// is counted and its offset committed, so it cannot wedge the
+		// partition. Its records, if any, are reported by the processor.
+		w.m.SkippedMessages.Inc()
+		w.log.Error("skipping message", zap.String("topic", *msg.TopicPartition.Topic),
+			zap.Int32("partition", msg.TopicPartition.Partition), zap.Int64("offset", int64(msg.TopicPartition.Offset)), zap.Error(perr))
+	}
+	for _, o := range outs {
+		if err := w.produce(o); err != nil {
+			return w.abort(fmt.Errorf("produce result: %w", err))
+		}
+	}
+	tp := msg.TopicPartition
+	w.offsets[partitionKey{*tp.Topic, tp.Partition}] = kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition, Offset: tp.Offset + 1}
+	w.txnChunks++
+	w.txnOuts += len(outs)
+	return nil
+}
+
+func (w *Worker) produce(o Output) error {
+	msg := &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &w.cfg.ResultsTopic, Partition: kafka.PartitionAny},
+		Key:            o.Key, Value: o.Value, Headers: o.Headers,
+	}
+	for {
+		err := w.producer.Produce(msg, nil)
+		var kerr kafka.Error
+		if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
+			w.producer.Flush(100)
+			continue
+		}
+		return err
+	}
+}
+
+// commit sends the transaction's offsets and commits it. A failure that
+// needs an abort aborts and rewinds; a fatal one is returned.
+func (w *Worker) commit(why string) error {
+	if !w.inTxn {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	defer cancel()
+	offsets := make([]kafka.TopicPartition, 0, len(w.offsets))
+	for _, tp := range w.offsets {
+		offsets = append(offsets, tp)
+	}
+	if len(offsets) > 0 {
+		md, err := w.consumer.GetConsumerGroupMetadata()
+		if err != nil {
+			return w.abort(fmt.Errorf("consumer group metadata: %w", err))
+		}
+		if err := w.producer.SendOffsetsToTransaction(ctx, offsets, md); err != nil {
+			return w.abortOrFail(fmt.Errorf("send offsets to transaction: %w", err))
+		}
+	}
+	for {
+		err := w.producer.CommitTransaction(ctx)
+		if err == nil {
+			break
+		}
+		if extkafka.IsRetriable(err) && ctx.Err() == nil {
+			w.log.Warn("commit transaction, retrying", zap.Error(err))
+			continue
+		}
+		return w.abortOrFail(fmt.Errorf("commit transaction: %w", err))
+	}
+	w.m.Transactions.WithLabelValues("committed").Inc()
+	w.m.TransactionSeconds.Observe(time.Since(w.txnStart).Seconds())
+	w.m.TransactionChunks.Observe(float64(w.txnChunks))
+	w.m.ResultsWritten.Add(float64(w.txnOuts))
+	w.log.Debug("transaction committed", zap.String("why", why), zap.Int("chunks", w.txnChunks))
+	w.endTxn()
+	return nil
+}
+
+func (w *Worker) endTxn() {
+	w.inTxn = false
+	clear(w.offsets)
+}
+
+// abortOrFail aborts when the error allows it, else returns it as fatal.
+func (w *Worker) abortOrFail(err error) error {
+	if extkafka.IsFatal(err) {
+		w.m.Transactions.WithLabelValues("failed").Inc()
+		return err
+	}
+	return w.abort(err)
+}
+
+// abort aborts the open transaction and rewinds the consumer to the
+// committed offsets, so the aborted chunks are consumed again. It returns nil
+// when that worked: the loop goes on.
+func (w *Worker) abort(cause error) error {
+	w.log.Warn("aborting transaction", zap.Error(cause))
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	defer cancel()
+	if err := w.producer.AbortTransaction(ctx); err != nil {
+		return fmt.Errorf("abort transaction after %v: %w", cause, err)
+	}
+	w.m.Transactions.WithLabelValues("aborted").Inc()
+	w.endTxn()
+	if err := w.rewind(); err != nil {
+		return fmt.Errorf("rewind after abort: %w", err)
+	}
+	return nil
+}
+
+// rewind seeks every assigned partition back to its committed offset.
+func (w *Worker) rewind() error {
+	assigned, err := w.consumer.Assignment()
+	if err != nil {
+		return fmt.Errorf("assignment: %w", err)
+	}
+	if len(assigned) == 0 {
+		return nil
+	}
+	committed, err := w.consumer.Committed(assigned, int(w.cfg.OpTimeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("committed offsets: %w", err)
+	}
+	for _, tp := range committed {
+		if tp.Offset < 0 {
+			tp.Offset = kafka.OffsetBeginning
+		}
+		if err := w.consumer.Seek(tp, 0); err != nil {
+			return fmt.Errorf("seek %s[%d] to %v: %w", *tp.Topic, tp.Partition, tp.Offset, err)
+		}
+	}
+	return nil
+}
+
+// rebalance runs inside Poll. Before partitions are revoked the open
+// transaction is committed, so the next owner starts where this one stopped;
+// when the assignment was lost (the session timed out, another member may
+// own the partitions already) it is aborted instead.
+func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
+	switch e := ev.(type) {
+	case kafka.AssignedPartitions:
+		w.m.Rebalances.WithLabelValues("assigned").Inc()
+		w.assigned += len(e.Partitions)
+		w.m.AssignedPartitions.Set(float64(w.assigned))
+		w.log.Info("partitions assigned", zap.Int("added", len(e.Partitions)), zap.Int("assigned", w.assigned))
+		w.probe.SetReady()
+	case kafka.RevokedPartitions:
+		w.m.Rebalances.WithLabelValues("revoked").Inc()
+		if w.consumer.AssignmentLost() {
+			w.log.Warn("assignment lost; aborting the open transaction", zap.Int("partitions", len(e.Partitions)))
+			if w.inTxn {
+				ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+				err := w.producer.AbortTransaction(ctx)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("abort transaction on lost assignment: %w", err)
+				}
+				w.m.Transactions.WithLabelValues("aborted").Inc()
+				w.endTxn()
+			}
+		} else if w.inTxn {
+			if err := w.commit("revoke"); err != nil {
+				return err
+			}
+		}
+		w.assigned = max(0, w.assigned-len(e.Partitions))
+		w.m.AssignedPartitions.Set(float64(w.assigned))
+		w.log.Info("partitions revoked", zap.Int("removed", len(e.Partitions)), zap.Int("assigned", w.assigned))
+	}
+	return nil
+}
+
+// Metrics are the computer's loop series.
+type Metrics struct {
+	MessagesRead       prometheus.Counter
+	ResultsWritten     prometheus.Counter
+	SkippedMessages    prometheus.Counter
+	Transactions       *prometheus.CounterVec
+	TransactionSeconds prometheus.Histogram
+	TransactionChunks  prometheus.Histogram
+	ChunkSeconds       prometheus.Histogram
+	Rebalances         *prometheus.CounterVec
+	AssignedPartitions prometheus.Gauge
+}
+
+// NewMetrics registers the loop's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		MessagesRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_compute_messages_read",
+			Help: "Chunks consumed from the compute topic (name kept from the original kafka-scale)."}),
+		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_written",
+			Help: "Partial aggregates committed to the results topic (name kept from the original kafka-scale)."}),
+		SkippedMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_skipped_messages_total",
+			Help: "Compute messages that could not be decoded at all and were skipped."}),
+		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_transactions_total",
+			Help: "Transactions ended, by outcome: committed, aborted, failed."}, []string{"outcome"}),
+		TransactionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_duration_seconds",
+			Help: "Time from the start of a transaction to its commit.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
+		TransactionChunks: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_chunks",
+			Help: "Chunks per committed transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
+		ChunkSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_chunk_duration_seconds",
+			Help: "Time to parse and tabulate one chunk.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
+		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rebalance_events_total",
+			Help: "Partitions assigned or revoked events seen by this member."}, []string{"event"}),
+		AssignedPartitions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_computer_assigned_partitions",
+			Help: "Partitions of the compute topic assigned to this member."}),
+	}
+	reg.MustRegister(m.MessagesRead, m.ResultsWritten, m.SkippedMessages, m.Transactions, m.TransactionSeconds,
+		m.TransactionChunks, m.ChunkSeconds, m.Rebalances, m.AssignedPartitions)
+	return m
+}

@@ -1,0 +1,204 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+)
+
+var topic = "compute"
+
+// fakeConsumer replays a script of events from Poll and records seeks.
+type fakeConsumer struct {
+	events    []kafka.Event
+	cb        kafka.RebalanceCb
+	committed map[int32]kafka.Offset
+	seeks     []kafka.TopicPartition
+	assigned  []kafka.TopicPartition
+	lost      bool
+	closed    bool
+	cancel    context.CancelFunc // called when the script runs out
+}
+
+func (c *fakeConsumer) SubscribeTopics(_ []string, cb kafka.RebalanceCb) error { c.cb = cb; return nil }
+func (c *fakeConsumer) Poll(int) kafka.Event {
+	if len(c.events) == 0 {
+		c.cancel()
+		return nil
+	}
+	ev := c.events[0]
+	c.events = c.events[1:]
+	switch e := ev.(type) {
+	case kafka.AssignedPartitions:
+		c.assigned = append(c.assigned, e.Partitions...)
+		_ = c.cb(nil, e)
+		return nil
+	case kafka.RevokedPartitions:
+		_ = c.cb(nil, e)
+		c.assigned = nil
+		return nil
+	}
+	return ev
+}
+func (c *fakeConsumer) Assignment() ([]kafka.TopicPartition, error) { return c.assigned, nil }
+func (c *fakeConsumer) AssignmentLost() bool                        { return c.lost }
+func (c *fakeConsumer) Committed(ps []kafka.TopicPartition, _ int) ([]kafka.TopicPartition, error) {
+	out := make([]kafka.TopicPartition, len(ps))
+	for i, p := range ps {
+		off, ok := c.committed[p.Partition]
+		if !ok {
+			off = kafka.OffsetInvalid
+		}
+		out[i] = kafka.TopicPartition{Topic: p.Topic, Partition: p.Partition, Offset: off}
+	}
+	return out, nil
+}
+func (c *fakeConsumer) Seek(tp kafka.TopicPartition, _ int) error { c.seeks = append(c.seeks, tp); return nil }
+func (c *fakeConsumer) GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata, error) {
+	return &kafka.ConsumerGroupMetadata{}, nil
+}
+func (c *fakeConsumer) Close() error { c.closed = true; return nil }
+
+// fakeProducer records the transaction calls.
+type fakeProducer struct {
+	calls      []string
+	produced   int
+	failAt     int // fail the produce call number failAt (1-based), 0: never
+	offsets    [][]kafka.TopicPartition
+	commitErrs []error
+}
+
+func (p *fakeProducer) InitTransactions(context.Context) error { p.calls = append(p.calls, "init"); return nil }
+func (p *fakeProducer) BeginTransaction() error                { p.calls = append(p.calls, "begin"); return nil }
+func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
+	p.produced++
+	if p.produced == p.failAt {
+		return kafka.NewError(kafka.ErrMsgSizeTooLarge, "too large", false)
+	}
+	return nil
+}
+func (p *fakeProducer) SendOffsetsToTransaction(_ context.Context, offsets []kafka.TopicPartition, _ *kafka.ConsumerGroupMetadata) error {
+	p.calls = append(p.calls, "offsets")
+	p.offsets = append(p.offsets, offsets)
+	return nil
+}
+func (p *fakeProducer) CommitTransaction(context.Context) error {
+	p.calls = append(p.calls, "commit")
+	if len(p.commitErrs) > 0 {
+		err := p.commitErrs[0]
+		p.commitErrs = p.commitErrs[1:]
+		return err
+	}
+	return nil
+}
+func (p *fakeProducer) AbortTransaction(context.Context) error { p.calls = append(p.calls, "abort"); return nil }
+func (p *fakeProducer) Flush(int) int                          { return 0 }
+
+type echo struct{}
+
+func (echo) Process(msg *kafka.Message) ([]Output, error) {
+	if string(msg.Value) == "garbage" {
+		return nil, errors.New("undecodable")
+	}
+	return []Output{{Key: msg.Key, Value: msg.Value}}, nil
+}
+
+func msg(partition int32, offset int64) *kafka.Message {
+	return &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: partition, Offset: kafka.Offset(offset)},
+		Value: []byte(fmt.Sprint(offset))}
+}
+
+func assign(ps ...int32) kafka.AssignedPartitions {
+	var a kafka.AssignedPartitions
+	for _, p := range ps {
+		a.Partitions = append(a.Partitions, kafka.TopicPartition{Topic: &topic, Partition: p})
+	}
+	return a
+}
+
+func revoke(ps ...int32) kafka.RevokedPartitions {
+	return kafka.RevokedPartitions{Partitions: assign(ps...).Partitions}
+}
+
+func offsetsOf(tps []kafka.TopicPartition) map[int32]int64 {
+	m := map[int32]int64{}
+	for _, tp := range tps {
+		m[tp.Partition] = int64(tp.Offset)
+	}
+	return m
+}
+
+func run(t *testing.T, events []kafka.Event, p *fakeProducer, lost bool) (*fakeConsumer, *Metrics) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &fakeConsumer{events: events, committed: map[int32]kafka.Offset{0: 5}, lost: lost, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: time.Second},
+		c, p, echo{}, zaptest.NewLogger(t), m, nil, httpserver.NewProbe(reg, "test"))
+	require.NoError(t, w.Run(ctx))
+	require.True(t, c.closed, "consumer closed")
+	return c, m
+}
+
+func TestBatchesCommitOffsetsPastTheLastRecord(t *testing.T) {
+	p := &fakeProducer{}
+	run(t, []kafka.Event{assign(0, 1), msg(0, 5), msg(1, 9), msg(0, 6)}, p, false)
+	// Two chunks make a batch; the third is committed at shutdown.
+	require.Equal(t, []string{"init", "begin", "offsets", "commit", "begin", "offsets", "commit"}, p.calls)
+	require.Equal(t, map[int32]int64{0: 6, 1: 10}, offsetsOf(p.offsets[0]))
+	require.Equal(t, map[int32]int64{0: 7}, offsetsOf(p.offsets[1]))
+}
+
+func TestProduceFailureAbortsAndRewinds(t *testing.T) {
+	p := &fakeProducer{failAt: 2}
+	c, m := run(t, []kafka.Event{assign(0, 1), msg(0, 5), msg(1, 9), msg(0, 5), msg(1, 9)}, p, false)
+	require.Equal(t, []string{"init", "begin", "abort", "begin", "offsets", "commit"}, p.calls)
+	// Partition 0 back to its committed offset, partition 1 (none committed) to the beginning.
+	require.ElementsMatch(t, []kafka.TopicPartition{
+		{Topic: &topic, Partition: 0, Offset: 5}, {Topic: &topic, Partition: 1, Offset: kafka.OffsetBeginning},
+	}, c.seeks)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("committed")))
+}
+
+func TestRevokeCommitsTheOpenTransaction(t *testing.T) {
+	p := &fakeProducer{}
+	run(t, []kafka.Event{assign(0, 1), msg(0, 5), revoke(0, 1)}, p, false)
+	require.Equal(t, []string{"init", "begin", "offsets", "commit"}, p.calls)
+	require.Equal(t, map[int32]int64{0: 6}, offsetsOf(p.offsets[0]))
+}
+
+func TestLostAssignmentAborts(t *testing.T) {
+	p := &fakeProducer{}
+	_, m := run(t, []kafka.Event{assign(0), msg(0, 5), revoke(0)}, p, true)
+	require.Equal(t, []string{"init", "begin", "abort"}, p.calls)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
+}
+
+func TestUndecodableMessageIsSkippedAndCommitted(t *testing.T) {
+	p := &fakeProducer{}
+	bad := msg(0, 5)
+	bad.Value = []byte("garbage")
+	_, m := run(t, []kafka.Event{assign(0), bad, msg(0, 6)}, p, false)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.SkippedMessages))
+	require.Equal(t, map[int32]int64{0: 7}, offsetsOf(p.offsets[0]))
+	require.Equal(t, 1, p.produced)
+}
+
+func TestRetriableCommitIsRetried(t *testing.T) {
+	p := &fakeProducer{commitErrs: []error{kafka.NewError(kafka.ErrTimedOut, "timed out", false)}}
+	run(t, []kafka.Event{assign(0), msg(0, 5), msg(0, 6)}, p, false)
+	require.Equal(t, []string{"init", "begin", "offsets", "commit", "commit"}, p.calls)
+}

@@ -1,0 +1,151 @@
+// Command reader loads census files into the compute topic: local files or
+// the Census site's files by year and month, cut into chunks of records. It
+// exits 0 once every chunk is acknowledged by the brokers.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/metrics"
+	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/config"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/load"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg, err := config.Parse(os.Args[1:], nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reader:", err)
+		return 2
+	}
+	if cfg.Version {
+		fmt.Println(version.String("reader", "librdkafka", extkafka.LibraryVersion()))
+		return 0
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "reader: invalid configuration:", err)
+		return 2
+	}
+	log, err := logging.New(cfg.Log, "reader")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reader:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := loadAll(ctx, cfg, log); err != nil {
+		log.Error("load failed", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func loadAll(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	extkafka.LogLinkInfo(log)
+	reg := metrics.NewRegistry("reader")
+	m := load.NewMetrics(reg)
+	stats := extkafka.NewStats(reg)
+	probe := httpserver.NewProbe(reg, "creating the compute topic")
+	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
+	if err != nil {
+		return err
+	}
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	g := new(errgroup.Group)
+	g.Go(func() error { return admin.Serve(adminCtx) })
+	defer func() {
+		stopAdmin()
+		if err := g.Wait(); err != nil {
+			log.Warn("admin server", zap.Error(err))
+		}
+	}()
+
+	sources, err := sourcesOf(cfg, log, m)
+	if err != nil {
+		return err
+	}
+
+	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
+	if err != nil {
+		return err
+	}
+	topicCfg, _ := cfg.TopicConfigMap()
+	created, err := extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{
+		Name: cfg.ComputeTopic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Config: topicCfg,
+	})
+	ac.Close()
+	if err != nil {
+		return err
+	}
+	log.Info("compute topic ready", zap.String("topic", cfg.ComputeTopic), zap.Bool("created", created))
+	probe.SetReady()
+
+	producer, err := extkafka.NewProducer(extkafka.ProducerConfig(cfg.Kafka, nil), log, stats)
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+
+	loader := &load.Loader{Producer: producer, Topic: cfg.ComputeTopic, ChunkSize: cfg.ChunkSize, Parallel: cfg.Parallel,
+		Log: log, Metrics: m, Stats: stats}
+	start := time.Now()
+	reports, err := loader.Load(ctx, sources)
+	took := time.Since(start)
+	var records uint64
+	for _, r := range reports {
+		records += r.Records
+		log.Info("source report", zap.String("source", r.Source), zap.String("fingerprint", r.Fingerprint),
+			zap.Uint64("records", r.Records), zap.Uint32("chunks", r.Chunks), zap.Uint32("acked", r.Acked), zap.String("error", r.Error))
+	}
+	summary, _ := json.Marshal(map[string]any{"sources": reports, "records": records, "seconds": took.Seconds()})
+	fmt.Println(string(summary))
+	return err
+}
+
+func sourcesOf(cfg *config.Config, log *zap.Logger, m *load.Metrics) ([]*source.Source, error) {
+	var out []*source.Source
+	for _, f := range cfg.Files {
+		out = append(out, source.File(f))
+	}
+	periods, err := cfg.Periods()
+	if err != nil {
+		return nil, err
+	}
+	if len(periods) > 0 {
+		h := &source.HTTP{
+			Client: &http.Client{Transport: &http.Transport{
+				Proxy:                 http.ProxyFromEnvironment,
+				ResponseHeaderTimeout: cfg.DownloadTimeout,
+				TLSHandshakeTimeout:   cfg.DownloadTimeout,
+				IdleConnTimeout:       time.Minute,
+			}},
+			BaseURL: cfg.BaseURL,
+			Retry:   source.Retry{Attempts: cfg.DownloadAttempts, Base: cfg.DownloadBackoff, Max: cfg.DownloadMaxBackoff},
+			Log:     log,
+			Observe: m.Observer(),
+		}
+		for _, p := range periods {
+			out = append(out, h.Census(p.Year, p.Month))
+		}
+	}
+	return out, nil
+}

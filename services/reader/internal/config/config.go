@@ -1,0 +1,163 @@
+// Package config holds the reader's configuration: flags, their environment
+// twins, and validation that names the bad value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
+)
+
+// DefaultChunkSize is the number of records per chunk; see the Performance
+// section of the README for the measurements behind it.
+const DefaultChunkSize = 500
+
+// Config is everything the reader is told.
+type Config struct {
+	Files   flagenv.StringList
+	Years   flagenv.StringList
+	Months  flagenv.StringList
+	BaseURL string
+
+	ComputeTopic      string
+	Partitions        int
+	ReplicationFactor int
+	TopicConfig       flagenv.StringList
+	ChunkSize         int
+	Parallel          int
+
+	DownloadAttempts   int
+	DownloadBackoff    time.Duration
+	DownloadMaxBackoff time.Duration
+	DownloadTimeout    time.Duration
+
+	MetricsAddr string
+	Version     bool
+	Kafka       extkafka.Config
+	Log         logging.Config
+}
+
+// Parse reads args and the environment (lookup; os.LookupEnv when nil).
+func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("reader", flag.ContinueOnError)
+	b := flagenv.New(fs, "")
+	fs.Var(&c.Files, "from-file", "census file to load (.gz or plain); repeatable or comma-separated")
+	fs.Var(&c.Years, "years", "years to download from the census site, e.g. 2019,2020")
+	fs.Var(&c.Months, "months", "months to download (jan..dec or 1..12), or '*' for all")
+	fs.StringVar(&c.BaseURL, "census-base-url", source.DefaultCensusBaseURL, "base URL of the CPS datasets; files are <year>/basic/<mon><yy>pub.dat.gz below it")
+	fs.StringVar(&c.ComputeTopic, "compute-topic", "compute", "topic the chunks are produced to")
+	fs.IntVar(&c.Partitions, "partitions", 12, "partitions of the compute topic when the reader creates it (the most computers that can share the work)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the compute topic when the reader creates it (3 on a production cluster)")
+	fs.Var(&c.TopicConfig, "topic-config", "topic config key=value for the compute topic when created; repeatable")
+	fs.IntVar(&c.ChunkSize, "chunk-size", DefaultChunkSize, "records per chunk")
+	fs.IntVar(&c.Parallel, "parallel", 2, "sources read at once")
+	fs.IntVar(&c.DownloadAttempts, "download-attempts", 6, "attempts per download request (network errors and 5xx are retried)")
+	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
+	fs.DurationVar(&c.DownloadMaxBackoff, "download-max-backoff", 30*time.Second, "longest backoff between download attempts")
+	fs.DurationVar(&c.DownloadTimeout, "download-timeout", 30*time.Second, "time to wait for a server's response headers")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	c.Kafka.RegisterFlags(fs, b)
+	c.Log.RegisterFlags(fs)
+	if err := b.Parse(args, lookup); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q: sources are given with --from-file or --years/--months", fs.Args())
+	}
+	return c, nil
+}
+
+// Validate checks the configuration, naming the first bad values.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Files) == 0 && len(c.Years) == 0 {
+		errs = append(errs, errors.New("no sources: give --from-file, or --years with --months"))
+	}
+	if len(c.Years) > 0 && len(c.Months) == 0 {
+		errs = append(errs, errors.New("--years needs --months (e.g. --months jan,feb or '*')"))
+	}
+	if _, err := c.Periods(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ComputeTopic == "" {
+		errs = append(errs, errors.New("--compute-topic is empty"))
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("--partitions %d: want at least 1", c.Partitions))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	}
+	if _, err := c.TopicConfigMap(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ChunkSize < 1 || c.ChunkSize > 900 {
+		// A chunk must fit Kafka's default 1 MB message size: 900 records of
+		// 1001 bytes plus headers do.
+		errs = append(errs, fmt.Errorf("--chunk-size %d: want 1 to 900 records", c.ChunkSize))
+	}
+	if c.Parallel < 1 {
+		errs = append(errs, fmt.Errorf("--parallel %d: want at least 1", c.Parallel))
+	}
+	if c.DownloadAttempts < 1 {
+		errs = append(errs, fmt.Errorf("--download-attempts %d: want at least 1", c.DownloadAttempts))
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Period is one month of one year.
+type Period struct{ Year, Month int }
+
+// Periods expands --years and --months.
+func (c *Config) Periods() ([]Period, error) {
+	var months []int
+	for _, m := range c.Months {
+		if m == "*" {
+			months = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			break
+		}
+		n, err := census.ParseMonth(m)
+		if err != nil {
+			return nil, fmt.Errorf("--months: %w", err)
+		}
+		months = append(months, n)
+	}
+	var out []Period
+	for _, y := range c.Years {
+		year, err := strconv.Atoi(y)
+		if err != nil || year < 1994 || year > 2100 {
+			return nil, fmt.Errorf("--years: %q is not a year of the basic monthly files (1994 on)", y)
+		}
+		for _, m := range months {
+			out = append(out, Period{year, m})
+		}
+	}
+	return out, nil
+}
+
+// TopicConfigMap parses --topic-config.
+func (c *Config) TopicConfigMap() (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range c.TopicConfig {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--topic-config %q: want key=value", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}

@@ -1,0 +1,310 @@
+// Package load reads census sources and produces their chunks to the compute
+// topic, and reports once every chunk is acknowledged by the brokers.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/chunker"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
+)
+
+// Producer is the part of *kafka.Producer the loader uses.
+type Producer interface {
+	Produce(msg *kafka.Message, deliveryChan chan kafka.Event) error
+	Events() chan kafka.Event
+	Flush(timeoutMs int) int
+	Len() int
+}
+
+// Loader produces the chunks of sources to one topic.
+type Loader struct {
+	Producer  Producer
+	Topic     string
+	ChunkSize int
+	Parallel  int // sources read at once
+	Log       *zap.Logger
+	Metrics   *Metrics
+	Stats     *extkafka.Stats // librdkafka statistics, may be nil
+}
+
+// SourceReport is what happened to one source.
+type SourceReport struct {
+	Source      string `json:"source"`
+	Fingerprint string `json:"fingerprint"`
+	Records     uint64 `json:"records"`
+	Chunks      uint32 `json:"chunks"`
+	Acked       uint32 `json:"acked"`
+	Bytes       uint64 `json:"bytes"`
+	Err         error  `json:"-"`
+	Error       string `json:"error,omitempty"`
+}
+
+// progress tracks the acknowledgements of one source's chunks; it travels
+// as the messages' opaque.
+type progress struct {
+	mu     sync.Mutex
+	report SourceReport
+	failed error
+}
+
+// Load produces every source and waits until each chunk is acknowledged or
+// has failed. It returns one report per source, in order, and an error
+// naming each source that was not loaded completely.
+func (l *Loader) Load(ctx context.Context, sources []*source.Source) ([]SourceReport, error) {
+	progs := make([]*progress, len(sources))
+	for i, s := range sources {
+		progs[i] = &progress{report: SourceReport{Source: s.Name}}
+	}
+
+	// Delivery reports and statistics arrive on the producer's event channel.
+	var pending sync.WaitGroup
+	eventsDone := make(chan struct{})
+	stopEvents := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		l.handleEvents(&pending, stopEvents)
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, l.Parallel))
+	for i, s := range sources {
+		p := progs[i]
+		g.Go(func() error {
+			// One source failing does not stop the others: it is reported.
+			p.setErr(l.loadSource(gctx, s, p, &pending))
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	// Wait for every delivery report; Flush serves the queue meanwhile.
+	flushed := make(chan struct{})
+	go func() { pending.Wait(); close(flushed) }()
+	for waiting := true; waiting; {
+		select {
+		case <-flushed:
+			waiting = false
+		default:
+			l.Producer.Flush(100)
+		}
+	}
+	close(stopEvents)
+	<-eventsDone
+
+	reports := make([]SourceReport, len(progs))
+	var errs []error
+	for i, p := range progs {
+		p.mu.Lock()
+		r := p.report
+		if p.failed != nil {
+			r.Err = p.failed
+			r.Error = p.failed.Error()
+			errs = append(errs, p.failed)
+		} else if r.Acked != r.Chunks {
+			r.Err = fmt.Errorf("%s: %d of %d chunks acknowledged", r.Source, r.Acked, r.Chunks)
+			r.Error = r.Err.Error()
+			errs = append(errs, r.Err)
+		}
+		p.mu.Unlock()
+		reports[i] = r
+		if r.Err == nil {
+			l.Metrics.Sources.WithLabelValues("ok").Inc()
+		} else {
+			l.Metrics.Sources.WithLabelValues("failed").Inc()
+		}
+	}
+	return reports, errors.Join(errs...)
+}
+
+func (p *progress) setErr(err error) {
+	if err == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed == nil {
+		p.failed = err
+	}
+}
+
+func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, pending *sync.WaitGroup) error {
+	start := time.Now()
+	raw, fp, err := s.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	defer raw.Close()
+	p.mu.Lock()
+	p.report.Fingerprint = fp
+	p.mu.Unlock()
+	r, err := source.Decompress(raw)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp))
+	var buf []byte
+	st, cutErr := chunker.Cut(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month}, l.ChunkSize,
+		func(c *schema.Chunk) error {
+			buf = schema.AppendChunk(buf[:0], c)
+			return l.produce(ctx, c, buf, p, pending)
+		})
+	p.mu.Lock()
+	p.report.Records, p.report.Bytes, p.report.Chunks = st.Lines, st.Bytes, st.Chunks
+	p.mu.Unlock()
+	l.Metrics.Records.Add(float64(st.Lines))
+	l.Metrics.Bytes.Add(float64(st.Bytes))
+	if cutErr != nil {
+		l.Metrics.ReadErrors.Inc()
+		return fmt.Errorf("source %s: %w", s.Name, cutErr)
+	}
+	if zr, ok := r.(io.Closer); ok {
+		_ = zr.Close()
+	}
+	l.Metrics.DownloadedGzips.Inc()
+	l.Log.Info("source read", zap.String("source", s.Name), zap.Uint64("records", st.Lines),
+		zap.Uint32("chunks", st.Chunks), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// produce hands one encoded chunk to the producer, waiting while its queue
+// is full. librdkafka copies value, so the caller may reuse it.
+func (l *Loader) produce(ctx context.Context, c *schema.Chunk, value []byte, p *progress, pending *sync.WaitGroup) error {
+	msg := &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &l.Topic, Partition: kafka.PartitionAny},
+		Key:            c.Key(),
+		Value:          value,
+		Opaque:         p,
+	}
+	for _, h := range schema.Headers(schema.TypeChunk) {
+		msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+	}
+	pending.Add(1)
+	for {
+		err := l.Producer.Produce(msg, nil)
+		if err == nil {
+			return nil
+		}
+		var kerr kafka.Error
+		if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
+			l.Metrics.QueueFull.Inc()
+			select {
+			case <-ctx.Done():
+				pending.Done()
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		pending.Done()
+		l.Metrics.ProduceErrors.Inc()
+		return fmt.Errorf("produce chunk %d of %s: %w", c.Seq, c.Source, err)
+	}
+}
+
+func (l *Loader) handleEvents(pending *sync.WaitGroup, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case ev := <-l.Producer.Events():
+			switch e := ev.(type) {
+			case *kafka.Message:
+				p, _ := e.Opaque.(*progress)
+				if e.TopicPartition.Error != nil {
+					l.Metrics.ProduceErrors.Inc()
+					if p != nil {
+						p.setErr(fmt.Errorf("source %s: chunk not acknowledged: %w", p.report.Source, e.TopicPartition.Error))
+					}
+				} else {
+					l.Metrics.ChunksWritten.Inc()
+					if p != nil {
+						p.mu.Lock()
+						p.report.Acked++
+						p.mu.Unlock()
+					}
+				}
+				pending.Done()
+			case *kafka.Stats:
+				if l.Stats != nil {
+					if err := l.Stats.Update(e.String()); err != nil {
+						l.Log.Warn("librdkafka statistics", zap.Error(err))
+					}
+				}
+			case kafka.Error:
+				l.Log.Warn("producer error", zap.Error(e), zap.Bool("fatal", e.IsFatal()))
+			}
+		}
+	}
+}
+
+// Metrics are the reader's own series.
+type Metrics struct {
+	DownloadedGzips prometheus.Counter
+	ChunksWritten   prometheus.Counter
+	Records         prometheus.Counter
+	Bytes           prometheus.Counter
+	ReadErrors      prometheus.Counter
+	ProduceErrors   prometheus.Counter
+	QueueFull       prometheus.Counter
+	Sources         *prometheus.CounterVec
+	DownloadBytes   prometheus.Counter
+	DownloadRetries *prometheus.CounterVec
+	DownloadResumes prometheus.Counter
+}
+
+// NewMetrics registers the reader's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		// The original kafka-scale's names, kept for existing dashboards.
+		DownloadedGzips: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_downloaded_gzips",
+			Help: "Census files read to their end (name kept from the original kafka-scale)."}),
+		ChunksWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_chunks_written",
+			Help: "Chunks acknowledged by the brokers on the compute topic (name kept from the original kafka-scale)."}),
+		Records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_total",
+			Help: "Records read from census files and cut into chunks."}),
+		Bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_bytes_total",
+			Help: "Bytes of records read, decompressed, line ends included."}),
+		ReadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_read_errors_total",
+			Help: "Census files that could not be read to their end (truncated, corrupt)."}),
+		ProduceErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_produce_errors_total",
+			Help: "Chunks the producer failed to deliver."}),
+		QueueFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_queue_full_total",
+			Help: "Times the producer queue was full and the reader waited."}),
+		Sources: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_sources_total",
+			Help: "Sources finished, by result (ok: every chunk acknowledged; failed)."}, []string{"result"}),
+		DownloadBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_bytes_total",
+			Help: "Bytes received from the census server, as stored (compressed)."}),
+		DownloadRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_download_retries_total",
+			Help: "Download requests retried, by reason (network, or the HTTP status)."}, []string{"reason"}),
+		DownloadResumes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_resumes_total",
+			Help: "Interrupted downloads resumed with a Range request."}),
+	}
+	reg.MustRegister(m.DownloadBytes, m.DownloadRetries, m.DownloadResumes)
+	reg.MustRegister(m.DownloadedGzips, m.ChunksWritten, m.Records, m.Bytes, m.ReadErrors, m.ProduceErrors, m.QueueFull, m.Sources)
+	return m
+}
+
+// DownloadObserver counts download progress for the source package.
+type DownloadObserver struct{ m *Metrics }
+
+// Observer returns the download observer backed by m.
+func (m *Metrics) Observer() DownloadObserver { return DownloadObserver{m} }
+
+func (o DownloadObserver) Retried(_ string, reason string) {
+	o.m.DownloadRetries.WithLabelValues(reason).Inc()
+}
+func (o DownloadObserver) Resumed(string)             { o.m.DownloadResumes.Inc() }
+func (o DownloadObserver) Downloaded(_ string, n int) { o.m.DownloadBytes.Add(float64(n)) }
