@@ -63,7 +63,10 @@ func (c *fakeConsumer) Committed(ps []kafka.TopicPartition, _ int) ([]kafka.Topi
 	}
 	return out, nil
 }
-func (c *fakeConsumer) Seek(tp kafka.TopicPartition, _ int) error { c.seeks = append(c.seeks, tp); return nil }
+func (c *fakeConsumer) Seek(tp kafka.TopicPartition, _ int) error {
+	c.seeks = append(c.seeks, tp)
+	return nil
+}
 func (c *fakeConsumer) GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata, error) {
 	return &kafka.ConsumerGroupMetadata{}, nil
 }
@@ -78,8 +81,11 @@ type fakeProducer struct {
 	commitErrs []error
 }
 
-func (p *fakeProducer) InitTransactions(context.Context) error { p.calls = append(p.calls, "init"); return nil }
-func (p *fakeProducer) BeginTransaction() error                { p.calls = append(p.calls, "begin"); return nil }
+func (p *fakeProducer) InitTransactions(context.Context) error {
+	p.calls = append(p.calls, "init")
+	return nil
+}
+func (p *fakeProducer) BeginTransaction() error { p.calls = append(p.calls, "begin"); return nil }
 func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
 	p.produced++
 	if p.produced == p.failAt {
@@ -101,8 +107,11 @@ func (p *fakeProducer) CommitTransaction(context.Context) error {
 	}
 	return nil
 }
-func (p *fakeProducer) AbortTransaction(context.Context) error { p.calls = append(p.calls, "abort"); return nil }
-func (p *fakeProducer) Flush(int) int                          { return 0 }
+func (p *fakeProducer) AbortTransaction(context.Context) error {
+	p.calls = append(p.calls, "abort")
+	return nil
+}
+func (p *fakeProducer) Flush(int) int { return 0 }
 
 type echo struct{}
 
