@@ -96,7 +96,10 @@ func TestE2EChaos(t *testing.T) {
 	dir := t.TempDir()
 	want, _ := harness.Generate(t, dir, 2019, []int{1, 2, 3}, 40_000, 2)
 	p := harness.NewPipeline(t, "chaos")
-	small := []string{"--batch-chunks", "4", "--batch-age", "200ms"}
+	// Small transactions, and short timeouts so that the killed member's
+	// partitions and open transaction are recovered quickly.
+	small := []string{"--batch-chunks", "4", "--batch-age", "200ms", "--transaction-timeout", "10s",
+		"--kafka-config", "session.timeout.ms=6000,heartbeat.interval.ms=1000"}
 
 	agg := p.Aggregator("aggregator-1")
 	api := agg.Addr("api", time.Minute)

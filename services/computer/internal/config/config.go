@@ -47,7 +47,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results topic when the computer creates it (3 on a production cluster)")
 	fs.IntVar(&c.BatchChunks, "batch-chunks", 20, "chunks per transaction at most")
 	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
-	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", time.Minute, "broker-side transaction timeout and bound on commit/abort calls")
+	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
+		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	c.Kafka.RegisterFlags(fs, b)
