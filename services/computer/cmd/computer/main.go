@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
 	"github.com/kafka-scale/kafka-scale/pkg/logging"
 	"github.com/kafka-scale/kafka-scale/pkg/metrics"
 	"github.com/kafka-scale/kafka-scale/pkg/version"
@@ -64,6 +66,8 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	extkafka.LogLinkInfo(log)
 	reg := metrics.NewRegistry("computer")
 	stats := extkafka.NewStats(reg)
+	lag := lagtime.New(cfg.Group, time.Now, lagtime.DefaultMaxSamples)
+	reg.MustRegister(lag)
 	probe := httpserver.NewProbe(reg, "waiting for a partition assignment")
 	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
 	if err != nil {
@@ -98,7 +102,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	w := worker.New(worker.Config{
 		ComputeTopic: cfg.ComputeTopic, ResultsTopic: cfg.ResultsTopic,
 		BatchChunks: cfg.BatchChunks, BatchAge: cfg.BatchAge, OpTimeout: cfg.TxnTimeout,
-	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe)
+	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe, lag)
 
 	adminCtx, stopAdmin := context.WithCancel(context.Background())
 	g := new(errgroup.Group)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
 )
 
 // Output is one message to produce to the results topic.
@@ -59,6 +60,8 @@ type Consumer interface {
 	Committed(partitions []kafka.TopicPartition, timeoutMs int) ([]kafka.TopicPartition, error)
 	Seek(partition kafka.TopicPartition, ignoredTimeoutMs int) error
 	GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata, error)
+	GetWatermarkOffsets(topic string, partition int32) (low, high int64, err error)
+	Position(partitions []kafka.TopicPartition) ([]kafka.TopicPartition, error)
 	Close() error
 }
 
@@ -83,6 +86,8 @@ type Worker struct {
 	m        *Metrics
 	stats    *extkafka.Stats
 	probe    *httpserver.Probe
+	lag      *lagtime.Lag
+	lagAt    time.Time
 
 	inTxn     bool
 	txnStart  time.Time
@@ -97,9 +102,15 @@ type partitionKey struct {
 	partition int32
 }
 
-// New returns a worker. probe is set ready once partitions are assigned.
-func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe) *Worker {
-	return &Worker{cfg: cfg, consumer: c, producer: p, proc: proc, log: log, m: m, stats: stats, probe: probe,
+// LagInterval is how often the worker samples its partitions' log end
+// offsets and positions for the lag metrics.
+const LagInterval = time.Second
+
+// New returns a worker. probe is set ready once partitions are assigned;
+// lag, when not nil, is fed the assigned partitions' log end offsets and
+// positions every LagInterval.
+func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe, lag *lagtime.Lag) *Worker {
+	return &Worker{cfg: cfg, consumer: c, producer: p, proc: proc, log: log, m: m, stats: stats, probe: probe, lag: lag,
 		offsets: map[partitionKey]kafka.TopicPartition{}}
 }
 
@@ -157,9 +168,37 @@ func (w *Worker) step() error {
 		}
 	}
 	if w.inTxn && (w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge) {
-		return w.commit("batch")
+		if err := w.commit("batch"); err != nil {
+			return err
+		}
+	}
+	if w.lag != nil && time.Since(w.lagAt) >= LagInterval {
+		w.lagAt = time.Now()
+		w.sampleLag()
 	}
 	return nil
+}
+
+// sampleLag feeds the lag tracker the log end offset librdkafka last saw
+// for each assigned partition and this member's position in it. The
+// compute topic is written without transactions, so a drained partition's
+// position equals its log end and the lag reaches 0.
+func (w *Worker) sampleLag() {
+	assigned, err := w.consumer.Assignment()
+	if err != nil || len(assigned) == 0 {
+		return
+	}
+	positions, err := w.consumer.Position(assigned)
+	if err != nil {
+		return
+	}
+	for _, tp := range positions {
+		_, high, err := w.consumer.GetWatermarkOffsets(*tp.Topic, tp.Partition)
+		if err != nil || high < 0 || tp.Offset < 0 {
+			continue // nothing fetched yet
+		}
+		w.lag.Observe(*tp.Topic, tp.Partition, high, int64(tp.Offset))
+	}
 }
 
 func (w *Worker) handle(msg *kafka.Message) error {
@@ -335,6 +374,11 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		} else if w.inTxn {
 			if err := w.commit("revoke"); err != nil {
 				return err
+			}
+		}
+		if w.lag != nil {
+			for _, tp := range e.Partitions {
+				w.lag.Forget(*tp.Topic, tp.Partition)
 			}
 		}
 		w.assigned = max(0, w.assigned-len(e.Partitions))

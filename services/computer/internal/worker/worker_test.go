@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
+	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
 )
 
 var topic = "compute"
@@ -71,6 +72,16 @@ func (c *fakeConsumer) GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata,
 	return &kafka.ConsumerGroupMetadata{}, nil
 }
 func (c *fakeConsumer) Close() error { c.closed = true; return nil }
+func (c *fakeConsumer) GetWatermarkOffsets(string, int32) (int64, int64, error) {
+	return 0, 100, nil
+}
+func (c *fakeConsumer) Position(ps []kafka.TopicPartition) ([]kafka.TopicPartition, error) {
+	out := make([]kafka.TopicPartition, len(ps))
+	for i, p := range ps {
+		out[i] = kafka.TopicPartition{Topic: p.Topic, Partition: p.Partition, Offset: 40}
+	}
+	return out, nil
+}
 
 // fakeProducer records the transaction calls.
 type fakeProducer struct {
@@ -154,11 +165,31 @@ func run(t *testing.T, events []kafka.Event, p *fakeProducer, lost bool) (*fakeC
 	c := &fakeConsumer{events: events, committed: map[int32]kafka.Offset{0: 5}, lost: lost, cancel: cancel}
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
+	lag := lagtime.New("computers", time.Now, 0)
 	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: time.Second},
-		c, p, echo{}, zaptest.NewLogger(t), m, nil, httpserver.NewProbe(reg, "test"))
+		c, p, echo{}, zaptest.NewLogger(t), m, nil, httpserver.NewProbe(reg, "test"), lag)
 	require.NoError(t, w.Run(ctx))
 	require.True(t, c.closed, "consumer closed")
 	return c, m
+}
+
+func TestLagIsSampledAndForgottenOnRevoke(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &fakeConsumer{events: []kafka.Event{assign(0, 1), msg(0, 5)}, committed: map[int32]kafka.Offset{}, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	lag := lagtime.New("computers", time.Now, 0)
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 10, BatchAge: time.Hour, OpTimeout: time.Second},
+		c, &fakeProducer{}, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), lag)
+	require.NoError(t, w.Run(ctx))
+	n, ok := lag.Records(topic, 1)
+	require.True(t, ok)
+	require.Equal(t, int64(60), n)
+
+	w.lag.Observe(topic, 0, 100, 40)
+	require.NoError(t, w.rebalance(nil, revoke(0)))
+	_, ok = lag.Records(topic, 0)
+	require.False(t, ok, "revoked partitions are forgotten")
 }
 
 func TestBatchesCommitOffsetsPastTheLastRecord(t *testing.T) {
