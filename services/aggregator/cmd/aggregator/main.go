@@ -79,8 +79,17 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	_, err = extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{Name: cfg.StateTopic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
-		Config: map[string]string{"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", "segment.ms": "3600000"}})
+	// The aggregator may start before any computer has created the results
+	// topic; both create it if missing, with the same defaults.
+	for _, spec := range []extkafka.TopicSpec{
+		{Name: cfg.ResultsTopic, Partitions: cfg.ResultsPartitions, ReplicationFactor: cfg.ReplicationFactor},
+		{Name: cfg.StateTopic, Partitions: 1, ReplicationFactor: cfg.ReplicationFactor,
+			Config: map[string]string{"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", "segment.ms": "3600000"}},
+	} {
+		if _, err = extkafka.EnsureTopic(ctx, ac, spec); err != nil {
+			break
+		}
+	}
 	ac.Close()
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ type Config struct {
 	ResultsTopic      string
 	StateTopic        string
 	ReplicationFactor int
+	ResultsPartitions int
 	Listen            string
 	MetricsAddr       string
 	SnapshotInterval  time.Duration
@@ -34,7 +35,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	b := flagenv.New(fs, "")
 	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are consumed from")
 	fs.StringVar(&c.StateTopic, "state-topic", "", "compacted topic of the aggregator's snapshots (default <results-topic>-aggregator-state)")
-	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the state topic when the aggregator creates it (3 on a production cluster)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results and state topics when the aggregator creates them (3 on a production cluster)")
+	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
@@ -69,6 +71,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StateTopic == c.ResultsTopic {
 		errs = append(errs, fmt.Errorf("--state-topic %q is the results topic", c.StateTopic))
+	}
+	if c.ResultsPartitions < 1 {
+		errs = append(errs, fmt.Errorf("--results-partitions %d: want at least 1", c.ResultsPartitions))
 	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
