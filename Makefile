@@ -43,7 +43,7 @@ test-integration: build ## Integration and end-to-end tests against a real Kafka
 		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet (with and without the integration tag), shellcheck.
+lint: check-dashboards ## gofmt, go vet (with and without the integration tag), shellcheck, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
@@ -60,3 +60,15 @@ deps: ## Install what the tests need on a Debian machine (idempotent).
 .PHONY: clean
 clean: ## Remove build output.
 	rm -rf bin dist
+
+# Dashboards and alert rules: dashboards/README.md. The JSON is generated
+# from dashboards/*.go; the rules are tested with promtool.
+
+.PHONY: dashboards
+dashboards: ## Regenerate the Grafana dashboards' JSON (dashboards/*.json).
+	go run ./dashboards/cmd/gen
+
+.PHONY: check-dashboards
+check-dashboards: ## Fail on stale dashboard JSON; promtool check and test the alert rules.
+	@command -v promtool >/dev/null || { echo "promtool missing: install the Debian package prometheus (make deps)"; exit 1; }
+	go test -count=1 ./dashboards/...
