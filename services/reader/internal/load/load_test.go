@@ -1,0 +1,102 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
+)
+
+// fakeProducer acknowledges messages on its events channel, failing those
+// whose key is in fail, and reports a full queue every fullEvery calls.
+type fakeProducer struct {
+	mu        sync.Mutex
+	events    chan kafka.Event
+	fail      map[string]bool
+	fullEvery int
+	calls     int
+	keys      []string
+}
+
+func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if p.fullEvery > 0 && p.calls%p.fullEvery == 0 {
+		return kafka.NewError(kafka.ErrQueueFull, "queue full", false)
+	}
+	var c schema.Chunk
+	if err := schema.DecodeChunk(bytes.Clone(msg.Value), &c); err != nil {
+		return err
+	}
+	p.keys = append(p.keys, string(msg.Key))
+	ack := *msg
+	if p.fail[string(msg.Key)] {
+		ack.TopicPartition.Error = kafka.NewError(kafka.ErrMsgTimedOut, "delivery timed out", false)
+	}
+	go func() { p.events <- &ack }()
+	return nil
+}
+func (p *fakeProducer) Events() chan kafka.Event { return p.events }
+func (p *fakeProducer) Flush(int) int            { return 0 }
+func (p *fakeProducer) Len() int                 { return 0 }
+
+func writeFile(t *testing.T, dir, name string, lines int) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("x\r\n", lines)), 0o600))
+	return path
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	jan := writeFile(t, dir, "jan20pub.dat", 25)
+	feb := writeFile(t, dir, "feb20pub.dat", 10)
+	for _, tc := range []struct {
+		name      string
+		fail      map[string]bool
+		fullEvery int
+		sources   []*source.Source
+		wantErr   string
+		wantAcked []uint32
+		wantOK    float64
+	}{
+		{name: "all acknowledged", sources: []*source.Source{source.File(jan), source.File(feb)}, wantAcked: []uint32{3, 1}, wantOK: 2},
+		{name: "queue full is waited out", fullEvery: 2, sources: []*source.Source{source.File(jan)}, wantAcked: []uint32{3}, wantOK: 1},
+		{name: "a failed delivery fails its source only", fail: map[string]bool{"jan20pub.dat/1": true},
+			sources: []*source.Source{source.File(jan), source.File(feb)}, wantAcked: []uint32{2, 1}, wantOK: 1,
+			wantErr: "source jan20pub.dat: chunk not acknowledged: delivery timed out"},
+		{name: "a missing file is reported", sources: []*source.Source{source.File(filepath.Join(dir, "nope.dat")), source.File(feb)},
+			wantAcked: []uint32{0, 1}, wantOK: 1, wantErr: "source nope.dat: open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			p := &fakeProducer{events: make(chan kafka.Event), fail: tc.fail, fullEvery: tc.fullEvery}
+			l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Parallel: 2, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
+			reports, err := l.Load(context.Background(), tc.sources)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			var acked []uint32
+			for _, r := range reports {
+				acked = append(acked, r.Acked)
+			}
+			require.Equal(t, tc.wantAcked, acked)
+			require.Equal(t, tc.wantOK, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues("ok")))
+		})
+	}
+}
