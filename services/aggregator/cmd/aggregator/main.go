@@ -6,10 +6,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
@@ -17,9 +14,8 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
 	"github.com/kafka-scale/kafka-scale/pkg/metrics"
-	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/api"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/config"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/ingest"
@@ -27,41 +23,10 @@ import (
 )
 
 func main() {
-	os.Exit(run())
-}
-
-func run() int {
-	cfg, err := config.Parse(os.Args[1:], nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "aggregator:", err)
-		return 2
-	}
-	if cfg.Version {
-		fmt.Println(version.String("aggregator", "librdkafka", extkafka.LibraryVersion()))
-		return 0
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "aggregator: invalid configuration:", err)
-		return 2
-	}
-	log, err := logging.New(cfg.Log, "aggregator")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "aggregator:", err)
-		return 2
-	}
-	defer func() { _ = log.Sync() }()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("aggregator failed", zap.Error(err))
-		return 1
-	}
-	log.Info("stopped cleanly")
-	return 0
+	os.Exit(service.Main("aggregator", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, serve))
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	extkafka.LogLinkInfo(log)
 	reg := metrics.NewRegistry("aggregator")
 	stats := extkafka.NewStats(reg)
 	probe := httpserver.NewProbe(reg, "starting")

@@ -8,24 +8,21 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
 
 // Config is everything the aggregator is told.
 type Config struct {
+	service.Common
+
 	ResultsTopic      string
 	StateTopic        string
 	ReplicationFactor int
 	ResultsPartitions int
 	Listen            string
-	MetricsAddr       string
 	SnapshotInterval  time.Duration
 	OpTimeout         time.Duration
-	Version           bool
-	Kafka             extkafka.Config
-	Log               logging.Config
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -38,12 +35,9 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results and state topics when the aggregator creates them (3 on a production cluster)")
 	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
 	fs.DurationVar(&c.OpTimeout, "kafka-op-timeout", 30*time.Second, "bound on metadata and transaction calls")
-	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
-	c.Kafka.RegisterFlags(fs, b)
-	c.Log.RegisterFlags(fs)
+	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err
 	}
@@ -83,9 +77,6 @@ func (c *Config) Validate() error {
 	}
 	if c.OpTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--kafka-op-timeout %v: want at least 1s", c.OpTimeout))
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

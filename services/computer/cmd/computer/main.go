@@ -6,11 +6,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -20,50 +17,18 @@ import (
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
 	"github.com/kafka-scale/kafka-scale/pkg/metrics"
-	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/computer/internal/config"
 	"github.com/kafka-scale/kafka-scale/services/computer/internal/tabulate"
 	"github.com/kafka-scale/kafka-scale/services/computer/internal/worker"
 )
 
 func main() {
-	os.Exit(run())
-}
-
-func run() int {
-	cfg, err := config.Parse(os.Args[1:], nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "computer:", err)
-		return 2
-	}
-	if cfg.Version {
-		fmt.Println(version.String("computer", "librdkafka", extkafka.LibraryVersion()))
-		return 0
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "computer: invalid configuration:", err)
-		return 2
-	}
-	log, err := logging.New(cfg.Log, "computer")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "computer:", err)
-		return 2
-	}
-	defer func() { _ = log.Sync() }()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("computer failed", zap.Error(err))
-		return 1
-	}
-	log.Info("stopped cleanly")
-	return 0
+	os.Exit(service.Main("computer", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, serve))
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	extkafka.LogLinkInfo(log)
 	reg := metrics.NewRegistry("computer")
 	stats := extkafka.NewStats(reg)
 	lag := lagtime.New(cfg.Group, time.Now, lagtime.DefaultMaxSamples)

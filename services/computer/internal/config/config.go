@@ -10,13 +10,14 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
 
 // Config is everything the computer is told.
 type Config struct {
+	service.Common
+
 	ComputeTopic      string
 	ResultsTopic      string
 	Group             string
@@ -27,10 +28,6 @@ type Config struct {
 	BatchChunks       int
 	BatchAge          time.Duration
 	TxnTimeout        time.Duration
-	MetricsAddr       string
-	Version           bool
-	Kafka             extkafka.Config
-	Log               logging.Config
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -49,10 +46,7 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
 	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
 		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
-	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
-	c.Kafka.RegisterFlags(fs, b)
-	c.Log.RegisterFlags(fs)
+	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err
 	}
@@ -99,9 +93,6 @@ func (c *Config) Validate() error {
 	}
 	if c.TxnTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--transaction-timeout %v: want at least 1s", c.TxnTimeout))
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

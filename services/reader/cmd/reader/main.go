@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -18,49 +16,18 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
 	"github.com/kafka-scale/kafka-scale/pkg/metrics"
-	"github.com/kafka-scale/kafka-scale/pkg/version"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/config"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/load"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
 )
 
 func main() {
-	os.Exit(run())
+	os.Exit(service.Main("reader", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, run))
 }
 
-func run() int {
-	cfg, err := config.Parse(os.Args[1:], nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reader:", err)
-		return 2
-	}
-	if cfg.Version {
-		fmt.Println(version.String("reader", "librdkafka", extkafka.LibraryVersion()))
-		return 0
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "reader: invalid configuration:", err)
-		return 2
-	}
-	log, err := logging.New(cfg.Log, "reader")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reader:", err)
-		return 2
-	}
-	defer func() { _ = log.Sync() }()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := loadAll(ctx, cfg, log); err != nil {
-		log.Error("load failed", zap.Error(err))
-		return 1
-	}
-	return 0
-}
-
-func loadAll(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	extkafka.LogLinkInfo(log)
+func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	reg := metrics.NewRegistry("reader")
 	m := load.NewMetrics(reg)
 	stats := extkafka.NewStats(reg)

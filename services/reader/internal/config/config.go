@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
-	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
-	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
 )
 
@@ -23,6 +22,8 @@ const DefaultChunkSize = 500
 
 // Config is everything the reader is told.
 type Config struct {
+	service.Common
+
 	Files   flagenv.StringList
 	Years   flagenv.StringList
 	Months  flagenv.StringList
@@ -39,11 +40,6 @@ type Config struct {
 	DownloadBackoff    time.Duration
 	DownloadMaxBackoff time.Duration
 	DownloadTimeout    time.Duration
-
-	MetricsAddr string
-	Version     bool
-	Kafka       extkafka.Config
-	Log         logging.Config
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -65,10 +61,7 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
 	fs.DurationVar(&c.DownloadMaxBackoff, "download-max-backoff", 30*time.Second, "longest backoff between download attempts")
 	fs.DurationVar(&c.DownloadTimeout, "download-timeout", 30*time.Second, "time to wait for a server's response headers")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz")
-	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
-	c.Kafka.RegisterFlags(fs, b)
-	c.Log.RegisterFlags(fs)
+	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err
 	}
@@ -112,9 +105,6 @@ func (c *Config) Validate() error {
 	}
 	if c.DownloadAttempts < 1 {
 		errs = append(errs, fmt.Errorf("--download-attempts %d: want at least 1", c.DownloadAttempts))
-	}
-	if err := c.Kafka.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,98 @@
+// Package service runs a service's main: the configuration every service
+// shares (admin address, Kafka connection, logs, --version), the logger,
+// signal handling, and one exit point with conventional exit codes.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/version"
+)
+
+// Common is the configuration every service shares.
+type Common struct {
+	MetricsAddr string
+	Version     bool
+	Kafka       extkafka.Config
+	Log         logging.Config
+}
+
+// RegisterFlags adds --metrics-addr, --version, the Kafka connection and
+// the log flags to fs.
+func (c *Common) RegisterFlags(fs *flag.FlagSet, b *flagenv.Binder) {
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "admin server address: /metrics, /healthz, /readyz, /debug/pprof")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	c.Kafka.RegisterFlags(fs, b)
+	c.Log.RegisterFlags(fs)
+}
+
+// Base returns c; services embed Common and so satisfy Config's Base.
+func (c *Common) Base() *Common { return c }
+
+// Config is a service's configuration.
+type Config interface {
+	Base() *Common
+	Validate() error
+}
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // the service ran and failed
+	ExitUsage  = 2 // bad flags or configuration
+)
+
+// Main parses the configuration, builds the logger, and runs serve until
+// it returns or SIGINT/SIGTERM cancels its context. It returns the exit
+// code.
+func Main[C Config](name string, parse func() (C, error), serve func(context.Context, C, *zap.Logger) error) int {
+	return run(name, os.Stdout, os.Stderr, parse, serve)
+}
+
+func run[C Config](name string, stdout, stderr io.Writer, parse func() (C, error), serve func(context.Context, C, *zap.Logger) error) int {
+	cfg, err := parse()
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitUsage
+	}
+	base := cfg.Base()
+	if base.Version {
+		fmt.Fprintln(stdout, version.String(name, "librdkafka", extkafka.LibraryVersion()))
+		return ExitOK
+	}
+	if err := errors.Join(cfg.Validate(), base.Kafka.Validate()); err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration: %v\n", name, err)
+		return ExitUsage
+	}
+	log, err := logging.New(base.Log, name)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitUsage
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("starting", zap.String("version", version.Version), zap.String("commit", version.Commit))
+	extkafka.LogLinkInfo(log)
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error(name+" failed", zap.Error(err))
+		return ExitFailed
+	}
+	log.Info("stopped cleanly")
+	return ExitOK
+}
