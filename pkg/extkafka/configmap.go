@@ -1,0 +1,163 @@
+package extkafka
+
+import (
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// Group protocols accepted by ConsumerConfig.
+const (
+	// GroupProtocolClassic is the classic rebalance protocol, with the
+	// cooperative-sticky assignor so that a rebalance moves only the
+	// partitions that change owner.
+	GroupProtocolClassic = "classic"
+	// GroupProtocolConsumer is KIP-848's protocol: the broker assigns,
+	// rebalances are incremental and need no group-wide barrier.
+	GroupProtocolConsumer = "consumer"
+)
+
+// Defaults the builders set; each can be overridden by extra or by
+// --kafka-config.
+const (
+	// lz4 rather than zstd: chunks of fixed-width census text compress well
+	// with either and zstd's are somewhat smaller, but lz4 takes a fraction
+	// of the CPU to compress and decompress, and the computers, which
+	// decompress every chunk, are bound by CPU, not by the network.
+	defaultCompression = "lz4"
+	// A few milliseconds of batching cost nothing against the time to
+	// tabulate a chunk and fill batches when many small results are sent.
+	defaultLingerMs = 10
+	// A broker unreachable for two minutes becomes a delivery error the
+	// service reports rather than a longer silent stall (librdkafka's
+	// default is five minutes).
+	defaultMessageTimeoutMs = 120_000
+	// Bounded producer memory in a pod with a memory limit (librdkafka's
+	// default allows 1 GiB); a full queue is ErrQueueFull, which callers
+	// handle by polling and retrying.
+	defaultQueueKBytes = 64 * 1024
+	// What TransactionalProducerConfig sets as transaction.timeout.ms:
+	// long enough for a batch under load, short enough that the broker
+	// aborts a dead member's transaction (and unblocks read_committed
+	// consumers) within a minute.
+	defaultTransactionTimeoutMs = 60_000
+)
+
+// commonConfig is what every client gets: where the cluster is, how to
+// authenticate, logs to the Go channel, statistics.
+func commonConfig(c Config) kafka.ConfigMap {
+	cm := kafka.ConfigMap{
+		"bootstrap.servers":       c.BootstrapServers,
+		"client.id":               c.clientID(),
+		"security.protocol":       c.protocol(),
+		"go.logs.channel.enable":  true,
+		"statistics.interval.ms":  int(c.StatsInterval.Milliseconds()),
+		"socket.keepalive.enable": true, // idle connections survive NAT and conntrack timeouts
+	}
+	proto := c.protocol()
+	if isSASL(proto) {
+		cm["sasl.mechanisms"] = c.SASLMechanism
+		cm["sasl.username"] = c.SASLUsername
+		cm["sasl.password"] = c.password()
+	}
+	if isTLS(proto) {
+		for key, path := range map[string]string{
+			"ssl.ca.location":          c.TLSCAFile,
+			"ssl.certificate.location": c.TLSCertFile,
+			"ssl.key.location":         c.TLSKeyFile,
+		} {
+			if path != "" {
+				cm[key] = path
+			}
+		}
+	}
+	return cm
+}
+
+// finish applies extra, then the operator's --kafka-config overrides.
+// Validate has checked the overrides; a malformed one is skipped here.
+func finish(c Config, cm, extra kafka.ConfigMap) kafka.ConfigMap {
+	for k, v := range extra {
+		cm[k] = v
+	}
+	kvs, _ := parseOverrides(c.Overrides)
+	for _, kv := range kvs {
+		cm[kv[0]] = kv[1]
+	}
+	return cm
+}
+
+func producerDefaults(c Config) kafka.ConfigMap {
+	cm := commonConfig(c)
+	for k, v := range map[string]kafka.ConfigValue{
+		// Idempotence: retries never duplicate or reorder a partition's
+		// records, which also needs acks=all and at most 5 in flight.
+		"enable.idempotence":                    true,
+		"acks":                                  "all",
+		"max.in.flight.requests.per.connection": 5,
+		"compression.type":                      defaultCompression,
+		"linger.ms":                             defaultLingerMs,
+		"queue.buffering.max.kbytes":            defaultQueueKBytes,
+	} {
+		cm[k] = v
+	}
+	return cm
+}
+
+// ProducerConfig is an idempotent producer's configuration: acks=all, lz4,
+// a short linger, bounded queue memory and a two-minute delivery timeout.
+// extra (may be nil) overrides the defaults; --kafka-config overrides both.
+func ProducerConfig(c Config, extra kafka.ConfigMap) kafka.ConfigMap {
+	cm := producerDefaults(c)
+	cm["message.timeout.ms"] = defaultMessageTimeoutMs
+	return finish(c, cm, extra)
+}
+
+// TransactionalProducerConfig is ProducerConfig for a transactional
+// producer with the given transactional.id, which must be unique among the
+// running members and stable across a member's restarts where possible (a
+// restarted member then fences its predecessor at once). The transaction
+// timeout is 60s; message.timeout.ms is left to librdkafka, which derives it
+// from the transaction timeout (setting it above that is an error).
+func TransactionalProducerConfig(c Config, transactionalID string, extra kafka.ConfigMap) kafka.ConfigMap {
+	cm := producerDefaults(c)
+	cm["transactional.id"] = transactionalID
+	cm["transaction.timeout.ms"] = defaultTransactionTimeoutMs
+	return finish(c, cm, extra)
+}
+
+// ConsumerConfig is the configuration of a member of group: offsets are
+// committed by the program only (no auto commit, no auto offset store),
+// only committed transactions are read, and a group without offsets starts
+// at the earliest record.
+//
+// protocol is GroupProtocolClassic (or "") for the classic protocol with
+// the cooperative-sticky assignor, or GroupProtocolConsumer for KIP-848's,
+// which takes no client-side assignor or session settings (librdkafka
+// rejects them: the broker owns them). Any other value is passed on as
+// group.protocol, for librdkafka to reject when the consumer is created.
+func ConsumerConfig(c Config, group, protocol string, extra kafka.ConfigMap) kafka.ConfigMap {
+	cm := commonConfig(c)
+	for k, v := range map[string]kafka.ConfigValue{
+		"group.id":                 group,
+		"enable.auto.commit":       false,
+		"enable.auto.offset.store": false,
+		"isolation.level":          "read_committed",
+		"auto.offset.reset":        "earliest",
+	} {
+		cm[k] = v
+	}
+	switch protocol {
+	case "", GroupProtocolClassic:
+		cm["partition.assignment.strategy"] = "cooperative-sticky"
+	default:
+		cm["group.protocol"] = protocol
+	}
+	return finish(c, cm, extra)
+}
+
+// AdminConfig is the configuration of an admin client for NewAdmin.
+// Statistics are off: an admin client has no metrics worth having.
+func AdminConfig(c Config) kafka.ConfigMap {
+	cm := commonConfig(c)
+	cm["statistics.interval.ms"] = 0
+	return finish(c, cm, nil)
+}
