@@ -103,10 +103,10 @@ func quantiles(histogram string, by ...string) []query {
 	for _, l := range by {
 		legend += "{{" + l + "}} "
 	}
-	for _, q := range []string{"0.5", "0.9", "0.99"} {
+	for _, q := range []struct{ phi, name string }{{"0.5", "p50"}, {"0.9", "p90"}, {"0.99", "p99"}} {
 		qs = append(qs, query{
-			expr:   fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s))", q, strings.Join(append([]string{"le"}, by...), ", "), rate(histogram+"_bucket")),
-			legend: legend + "p" + strings.TrimPrefix(q, "0."),
+			expr:   fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s))", q.phi, strings.Join(append([]string{"le"}, by...), ", "), rate(histogram+"_bucket")),
+			legend: legend + q.name,
 		})
 	}
 	return qs

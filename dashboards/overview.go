@@ -71,10 +71,9 @@ func Overview() *dashboard.DashboardBuilder {
 			"Rejected records out of all records the computers processed.", 8,
 			query{rejected + " / (" + good + " + " + rejected + ")", "rejected"})).
 		WithPanel(graph("Errors", "cps",
-			"Census files that could not be read to their end, chunks the reader failed to deliver, sources that failed, and messages skipped as undecodable.", 8,
+			"Census files that could not be read to their end, chunks the reader failed to deliver, and messages skipped as undecodable. Sources that failed are counted in Sources read.", 8,
 			query{"sum(" + rate("kafka_scale_reader_read_errors_total") + ")", "reader: read errors"},
 			query{"sum(" + rate("kafka_scale_reader_produce_errors_total") + ")", "reader: produce errors"},
-			query{orZero("sum("+rate("kafka_scale_reader_sources_total", `result="failed"`)+")", "sum("+rate("kafka_scale_reader_sources_total")+")"), "reader: failed sources"},
 			query{"sum(" + rate("kafka_scale_computer_skipped_messages_total") + ")", "computer: skipped messages"},
 			query{"sum(" + rate("kafka_scale_aggregator_bad_messages_total") + ")", "aggregator: bad messages"})).
 		WithPanel(graph("Transactions by outcome", units.OpsPerSecond,
