@@ -72,3 +72,25 @@ dashboards: ## Regenerate the Grafana dashboards' JSON (dashboards/*.json).
 check-dashboards: ## Fail on stale dashboard JSON; promtool check and test the alert rules.
 	@command -v promtool >/dev/null || { echo "promtool missing: install the Debian package prometheus (make deps)"; exit 1; }
 	go test -count=1 ./dashboards/...
+
+# Helm charts: charts/README.md. Helm reads only files inside a chart, so the
+# umbrella chart carries copies of the dashboards and alert rules; the charts'
+# tests fail when those copies drift from dashboards/.
+
+CHART_FILES := charts/kafka-scale/files
+
+.PHONY: charts-sync
+charts-sync: ## Copy dashboards/*.json and dashboards/rules/*.yaml into the umbrella chart.
+	rm -rf $(CHART_FILES)/dashboards $(CHART_FILES)/rules
+	mkdir -p $(CHART_FILES)/dashboards $(CHART_FILES)/rules
+	shopt -s nullglob; \
+		for f in dashboards/*.json; do cp "$$f" $(CHART_FILES)/dashboards/; done; \
+		for f in dashboards/rules/*.yaml; do cp "$$f" $(CHART_FILES)/rules/; done
+
+.PHONY: charts-docs
+charts-docs: ## Regenerate the charts' README.md with helm-docs (pinned in charts/go.mod).
+	cd charts && go tool helm-docs --chart-search-root . --skip-version-footer --log-level warning
+
+.PHONY: charts-golden
+charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); review the diff.
+	cd charts && go test -count=1 -run TestGolden . -update
