@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,8 +50,12 @@ func TestE2EPipeline(t *testing.T) {
 
 	agg := p.Aggregator("aggregator")
 	api := agg.Addr("api", time.Minute)
+	// Both computers hold partitions before any data arrives, so both take part.
+	p.CreateComputeTopic(6)
 	c1 := p.Computer("computer-1")
 	c2 := p.Computer("computer-2")
+	c1.WaitReady(time.Minute)
+	c2.WaitReady(time.Minute)
 	reader := p.Reader("reader", filesArgs(dir)...)
 	require.Equal(t, 0, reader.Wait(3*time.Minute), "reader exit code")
 
@@ -76,6 +81,22 @@ func TestE2EPipeline(t *testing.T) {
 		require.Zero(t, s.Rejected, s.Source)
 	}
 	harness.CheckAPI(t, api, want)
+
+	// Once drained, the group's lag is 0 on every partition: the compute
+	// topic holds no transaction markers that would leave a lag of 1.
+	harness.Eventually(t, time.Minute, func() (bool, string) {
+		var total float64
+		partitions := 0
+		for _, c := range []*harness.Proc{c1, c2} {
+			sum, n, err := harness.MetricSum(context.Background(), c.Addr("admin", time.Second), "kafka_scale_consumer_lag_records")
+			if err != nil {
+				return false, err.Error()
+			}
+			total += sum
+			partitions += n
+		}
+		return partitions == 6 && total == 0, fmt.Sprintf("lag %v over %d partitions, want 0 over 6", total, partitions)
+	})
 
 	// Both computers took part, and both leave cleanly.
 	for _, c := range []*harness.Proc{c1, c2} {

@@ -300,3 +300,49 @@ func Metric(ctx context.Context, adminAddr, series string) (float64, bool, error
 	}
 	return 0, false, sc.Err()
 }
+
+// MetricSum adds up every sample of the metric called name, whatever its
+// labels, and says how many samples there were.
+func MetricSum(ctx context.Context, adminAddr, name string) (float64, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var (
+		sum float64
+		n   int
+	)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+			return 0, 0, fmt.Errorf("metric %s: %q: %w", name, line, err)
+		}
+		sum += v
+		n++
+	}
+	return sum, n, sc.Err()
+}
+
+// WaitReady polls the process's /readyz until it answers 200.
+func (p *Proc) WaitReady(timeout time.Duration) {
+	p.t.Helper()
+	addr := p.Addr("admin", timeout)
+	Eventually(p.t, timeout, func() (bool, string) {
+		if p.Exited() {
+			return false, fmt.Sprintf("%s exited: %v", p.Name, p.exitErr)
+		}
+		code, err := GetJSON(context.Background(), "http://"+addr+"/readyz", nil)
+		return code == http.StatusOK, fmt.Sprintf("%s not ready (%d, %v)", p.Name, code, err)
+	})
+}

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
@@ -270,5 +273,23 @@ func mustGet(t testing.TB, ctx context.Context, url string, v any) {
 	}
 	if code != 200 {
 		t.Fatalf("GET %s: status %d", url, code)
+	}
+}
+
+// CreateComputeTopic creates the pipeline's compute topic with partitions,
+// as the reader would, so that computers can be assigned partitions before
+// any data arrives.
+func (p *Pipeline) CreateComputeTopic(partitions int) {
+	p.t.Helper()
+	log := zap.NewNop()
+	admin, err := extkafka.NewAdmin(extkafka.AdminConfig(extkafka.Config{BootstrapServers: p.Bootstrap}), log)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := extkafka.EnsureTopic(ctx, admin, extkafka.TopicSpec{Name: p.ComputeTopic, Partitions: partitions, ReplicationFactor: 1}); err != nil {
+		p.t.Fatal(err)
 	}
 }
