@@ -31,6 +31,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	stats := extkafka.NewStats(reg)
 	probe := httpserver.NewProbe(reg, "starting")
 	store := state.New()
+	reg.MustRegister(state.NewCollector(store))
 	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
 	if err != nil {
 		return err

@@ -85,6 +85,13 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	}
 	summary, _ := json.Marshal(map[string]any{"sources": reports, "records": records, "seconds": took.Seconds()})
 	fmt.Println(string(summary))
+	if cfg.ExitDelay > 0 {
+		log.Info("keeping the admin server up before exiting", zap.Duration("exit_delay", cfg.ExitDelay))
+		select {
+		case <-ctx.Done():
+		case <-time.After(cfg.ExitDelay):
+		}
+	}
 	return err
 }
 

@@ -40,6 +40,7 @@ type Config struct {
 	DownloadBackoff    time.Duration
 	DownloadMaxBackoff time.Duration
 	DownloadTimeout    time.Duration
+	ExitDelay          time.Duration
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -61,6 +62,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
 	fs.DurationVar(&c.DownloadMaxBackoff, "download-max-backoff", 30*time.Second, "longest backoff between download attempts")
 	fs.DurationVar(&c.DownloadTimeout, "download-timeout", 30*time.Second, "time to wait for a server's response headers")
+	fs.DurationVar(&c.ExitDelay, "exit-delay", 0,
+		"keep the admin server up this long after the load, so that Prometheus scrapes the final counts (a scrape interval or two in Kubernetes)")
 	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err
