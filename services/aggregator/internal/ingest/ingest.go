@@ -11,7 +11,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -283,15 +282,8 @@ func (in *Ingest) snapshot() error {
 		for _, h := range schema.Headers(schema.TypeSnapshot) {
 			msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 		}
-		for {
-			err := in.c.Producer.Produce(msg, nil)
-			var kerr kafka.Error
-			if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
-				in.c.Producer.Flush(100)
-				continue
-			}
-			return err
-		}
+		_, err := extkafka.Produce(ctx, in.c.Producer, msg)
+		return err
 	}
 	var err error
 	for _, g := range dirty {

@@ -233,19 +233,11 @@ func (w *Worker) handle(msg *kafka.Message) error {
 }
 
 func (w *Worker) produce(o Output) error {
-	msg := &kafka.Message{
+	_, err := extkafka.Produce(context.Background(), w.producer, &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &w.cfg.ResultsTopic, Partition: kafka.PartitionAny},
 		Key:            o.Key, Value: o.Value, Headers: o.Headers,
-	}
-	for {
-		err := w.producer.Produce(msg, nil)
-		var kerr kafka.Error
-		if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
-			w.producer.Flush(100)
-			continue
-		}
-		return err
-	}
+	})
+	return err
 }
 
 // commit sends the transaction's offsets and commits it. A failure that

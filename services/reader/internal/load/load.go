@@ -192,26 +192,16 @@ func (l *Loader) produce(ctx context.Context, c *schema.Chunk, value []byte, p *
 		msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 	}
 	pending.Add(1)
-	for {
-		err := l.Producer.Produce(msg, nil)
-		if err == nil {
-			return nil
-		}
-		var kerr kafka.Error
-		if errors.As(err, &kerr) && kerr.Code() == kafka.ErrQueueFull {
-			l.Metrics.QueueFull.Inc()
-			select {
-			case <-ctx.Done():
-				pending.Done()
-				return ctx.Err()
-			case <-time.After(10 * time.Millisecond):
-			}
-			continue
-		}
+	waits, err := extkafka.Produce(ctx, l.Producer, msg)
+	l.Metrics.QueueFull.Add(float64(waits))
+	if err != nil {
 		pending.Done()
-		l.Metrics.ProduceErrors.Inc()
+		if ctx.Err() == nil {
+			l.Metrics.ProduceErrors.Inc()
+		}
 		return fmt.Errorf("produce chunk %d of %s: %w", c.Seq, c.Source, err)
 	}
+	return nil
 }
 
 func (l *Loader) handleEvents(pending *sync.WaitGroup, stop <-chan struct{}) {

@@ -1,0 +1,54 @@
+package extkafka
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/stretchr/testify/require"
+)
+
+type queue struct {
+	full    int // answers "queue full" this many times first
+	flushes int
+	err     error
+}
+
+func (q *queue) Produce(*kafka.Message, chan kafka.Event) error {
+	if q.full > 0 {
+		q.full--
+		return kafka.NewError(kafka.ErrQueueFull, "queue full", false)
+	}
+	return q.err
+}
+func (q *queue) Flush(int) int { q.flushes++; return 0 }
+
+func TestProduce(t *testing.T) {
+	other := kafka.NewError(kafka.ErrMsgSizeTooLarge, "too large", false)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name      string
+		ctx       context.Context
+		q         *queue
+		wantWaits int
+		wantErr   error
+	}{
+		{name: "accepted", ctx: context.Background(), q: &queue{}},
+		{name: "full, then accepted", ctx: context.Background(), q: &queue{full: 3}, wantWaits: 3},
+		{name: "other errors are returned", ctx: context.Background(), q: &queue{err: other}, wantErr: other},
+		{name: "full until canceled", ctx: canceled, q: &queue{full: 1000}, wantErr: context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			waits, err := Produce(tc.ctx, tc.q, &kafka.Message{})
+			require.Equal(t, tc.wantWaits, waits)
+			require.Equal(t, tc.wantWaits, tc.q.flushes)
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+			} else {
+				require.True(t, errors.Is(err, tc.wantErr), "got %v", err)
+			}
+		})
+	}
+}
