@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/version"
 )
@@ -56,8 +57,15 @@ func Usagef(format string, a ...any) error {
 // "-h" prints fs.Usage to Stdout and returns flag.ErrHelp; any other
 // mistake is a *UsageError.
 func ParseFlags(fs *flag.FlagSet, env Env, prefix string, args []string) error {
+	return ParseBound(fs, flagenv.New(fs, prefix), env, args)
+}
+
+// ParseBound is ParseFlags with a Binder of fs made by the caller, for
+// commands whose flags include some bound to variables of their own, such
+// as extkafka's KAFKA_* (see extkafka.Config.RegisterFlags).
+func ParseBound(fs *flag.FlagSet, b *flagenv.Binder, env Env, args []string) error {
 	fs.SetOutput(io.Discard) // errors are reported once, by Run
-	err := flagenv.New(fs, prefix).Parse(args, env.LookupEnv)
+	err := b.Parse(args, env.LookupEnv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(env.Stdout)
@@ -91,7 +99,7 @@ func Run(ctx context.Context, env Env, commands []Command, args []string) int {
 		}
 		name, rest = rest[0], []string{"-h"}
 	case "version", "-version", "--version":
-		fmt.Fprintln(env.Stdout, version.String(Name))
+		fmt.Fprintln(env.Stdout, version.String(Name, "librdkafka", extkafka.LibraryVersion()))
 		return 0
 	}
 	for _, c := range commands {

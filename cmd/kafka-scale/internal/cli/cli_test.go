@@ -65,6 +65,7 @@ func TestRun(t *testing.T) {
 		{name: "command help", args: []string{"echo", "-h"}, stdoutContains: "Usage: kafka-scale echo [flags]"},
 		{name: "help command", args: []string{"help", "echo"}, stdoutContains: "word to print [$ECHO_WORD]"},
 		{name: "version", args: []string{"version"}, stdoutContains: "kafka-scale dev"},
+		{name: "version names librdkafka", args: []string{"--version"}, stdoutContains: ", librdkafka 2."},
 		{name: "unknown command", args: []string{"nope"}, code: 2, stderrContainsIn: "kafka-scale: unknown command \"nope\"\nUsage: kafka-scale <command>"},
 		{name: "no command", code: 2, stderrContainsIn: "Usage: kafka-scale <command>"},
 	} {
