@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/admin"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/gen"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/report"
@@ -20,10 +21,10 @@ func main() {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	commands := []cli.Command{
+	commands := append([]cli.Command{
 		gen.Command(),
 		report.Command(),
 		report.WaitCommand(),
-	}
+	}, admin.Commands()...)
 	return cli.Run(ctx, cli.OSEnv(), commands, os.Args[1:])
 }
