@@ -6,6 +6,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
+# Tools that scripts/install-deps.sh installs (helm, actionlint) live in the cache.
+export PATH := $(shell scripts/install-deps.sh --bin):$(PATH)
+
 MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
 PKGS        := $(addsuffix /...,$(MODULE_DIRS))
 
