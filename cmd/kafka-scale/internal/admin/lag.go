@@ -165,7 +165,8 @@ func Lag(ctx context.Context, c Client, groups []string, probe Probe, now func()
 					continue
 				}
 				if !ts.IsZero() {
-					s = max(0, t.Sub(ts).Seconds())
+					// Record timestamps are in milliseconds.
+					s = max(0, t.Sub(ts).Round(time.Millisecond).Seconds())
 				}
 			}
 			p.LagSeconds = &s
