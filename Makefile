@@ -11,6 +11,8 @@ export PATH := $(shell scripts/install-deps.sh --bin):$(PATH)
 
 MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
 PKGS        := $(addsuffix /...,$(MODULE_DIRS))
+# Packages with integration tests: the files tagged `integration`.
+INTEGRATION_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^//go:build integration' $(MODULE_DIRS))))
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -43,14 +45,33 @@ test-unit: ## Unit tests (no Kafka needed).
 .PHONY: test-integration
 test-integration: build ## Integration and end-to-end tests against a real Kafka broker started for them.
 	KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/with-kafka.sh \
-		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(PKGS)
+		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
+
+.PHONY: test-images
+test-images: ## Run the Dockerfile's build of every service without Docker, and each binary's --version (imagetest).
+	cd $(IMAGETEST_DIR) && GOWORK=off go test $(GO_TEST_FLAGS) -count=1 -timeout 20m ./...
+
+.PHONY: images
+images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_TAG, IMAGE_PLATFORMS).
+	@if ! docker buildx version >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+		echo "images: docker buildx and a running Docker engine are needed, and this machine lacks them."; \
+		echo "images: make test-images runs the Dockerfile's build commands without Docker."; \
+		exit 1; \
+	fi
+	for s in $(SERVICES); do \
+		docker buildx build --target "$$s" --build-arg SERVICE="$$s" \
+			--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+			--platform $(IMAGE_PLATFORMS) --load -t $(IMAGE_REGISTRY)/"$$s":$(IMAGE_TAG) . ; \
+	done
 
 .PHONY: lint
-lint: check-dashboards ## gofmt, go vet (with and without the integration tag), shellcheck, dashboards and rules.
-	@out=$$(gofmt -l $(MODULE_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+lint: check-dashboards ## gofmt, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
+	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
+	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
 	shellcheck scripts/*.sh .ci/run
+	actionlint
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
