@@ -1,11 +1,13 @@
 package state
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
@@ -123,4 +125,73 @@ func TestBitset(t *testing.T) {
 	}
 	require.False(t, b.Has(1))
 	require.False(t, b.Has(5000))
+}
+
+// benchResult is the result of a 500-record chunk of generated records, as
+// a computer produces it.
+func benchResult(b *testing.B, source string, month int) *schema.Result {
+	var file bytes.Buffer
+	if _, err := censusgen.Generate(&file, censusgen.Options{Year: 2020, Month: month, Records: 500, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	r := &schema.Result{Source: source, Fingerprint: "size:1", Year: 2020, Month: month, Records: 500,
+		Rejects: map[string]uint64{}, Tally: tally.New()}
+	sc := census.NewScanner(&file)
+	var rec census.Record
+	for sc.Scan() {
+		if err := sc.Parse(&rec); err != nil {
+			b.Fatal(err)
+		}
+		r.Tally.Add(&rec)
+	}
+	return r
+}
+
+// Apply merges one chunk's aggregate, whose size does not depend on the
+// records in the chunk: no allocation per record, and none per chunk either
+// but the seen-set's occasional growth.
+func BenchmarkApply(b *testing.B) {
+	r := benchResult(b, "jan20pub.dat.gz", 1)
+	s := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.Apply(r, 1) != Counted {
+			b.Fatal("not counted")
+		}
+		r.Seq++
+	}
+	b.ReportMetric(float64(b.N)*float64(r.Records)/b.Elapsed().Seconds(), "records/s")
+}
+
+// Totals over a year of sources: cached between chunks, and recomputed
+// (one merge per source) after each new chunk.
+func BenchmarkTotals(b *testing.B) {
+	s := New()
+	results := make([]*schema.Result, 12)
+	for m := range results {
+		results[m] = benchResult(b, census.FileName(2020, m+1), m+1)
+		for range 300 {
+			s.Apply(results[m], 1)
+			results[m].Seq++
+		}
+	}
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s.Totals() == nil {
+				b.Fatal("no totals")
+			}
+		}
+	})
+	b.Run("after-apply", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			r := results[i%12]
+			s.Apply(r, 1)
+			r.Seq++
+			if s.Totals() == nil {
+				b.Fatal("no totals")
+			}
+		}
+	})
 }

@@ -1,14 +1,17 @@
 package chunker
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
@@ -96,4 +99,28 @@ func TestCutStopsOnEmitError(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 	_, err = Cut(context.Background(), strings.NewReader("a"), Source{Name: "f"}, 0, nil)
 	require.EqualError(t, err, "chunk size 0: want at least 1")
+}
+
+// Cut allocates per source (its read buffer and one chunk buffer), never per
+// chunk or record.
+func BenchmarkCut(b *testing.B) {
+	const records = 20_000
+	var file bytes.Buffer
+	if _, err := censusgen.Generate(&file, censusgen.Options{Year: 2020, Month: 1, Records: records, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{100, 500, 900} {
+		b.Run(fmt.Sprintf("chunk=%d", size), func(b *testing.B) {
+			b.SetBytes(int64(file.Len()))
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := Cut(context.Background(), bytes.NewReader(file.Bytes()), Source{Name: "jan20pub.dat.gz"}, size,
+					func(*schema.Chunk) error { return nil })
+				if err != nil || st.Lines != records {
+					b.Fatalf("cut %d lines: %v", st.Lines, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*records/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
