@@ -11,14 +11,22 @@ export PATH := $(shell scripts/install-deps.sh --bin):$(PATH)
 
 MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
 PKGS        := $(addsuffix /...,$(MODULE_DIRS))
-# Packages with integration tests: the files tagged `integration`.
-INTEGRATION_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^//go:build integration' $(MODULE_DIRS))))
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X github.com/kafka-scale/kafka-scale/pkg/version.Version=$(VERSION) \
            -X github.com/kafka-scale/kafka-scale/pkg/version.Commit=$(COMMIT)
 BINARIES := reader computer aggregator kafka-scale
+
+# Images: one per directory of services/, from the root Dockerfile.
+SERVICES        := $(notdir $(patsubst %/go.mod,%,$(wildcard services/*/go.mod)))
+IMAGE_REGISTRY  ?= ghcr.io/kafka-scale
+IMAGE_TAG       ?= $(VERSION)
+IMAGE_PLATFORMS ?= linux/$(shell go env GOARCH)
+# imagetest is a module apart, not in go.work: in the workspace, BuildKit's
+# module graph would raise the versions of modules confluent-kafka-go also
+# requires, and workspace builds would differ from the images' GOWORK=off ones.
+IMAGETEST_DIR   := imagetest
 
 # Integration tests get a broker of their own, apart from the demo's.
 TEST_KAFKA_PORT ?= 39092
@@ -36,7 +44,7 @@ build: ## Build bin/reader, bin/computer, bin/aggregator and bin/kafka-scale.
 		./services/aggregator/cmd/aggregator ./cmd/kafka-scale
 
 .PHONY: test
-test: test-unit test-integration ## Run every test: unit, then integration against a real local broker.
+test: test-unit test-integration test-images ## Run every test: unit, integration against a real local broker, the images' build.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no Kafka needed).
@@ -45,7 +53,7 @@ test-unit: ## Unit tests (no Kafka needed).
 .PHONY: test-integration
 test-integration: build ## Integration and end-to-end tests against a real Kafka broker started for them.
 	KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/with-kafka.sh \
-		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
+		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(PKGS)
 
 .PHONY: test-images
 test-images: ## Run the Dockerfile's build of every service without Docker, and each binary's --version (imagetest).
