@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -64,9 +66,21 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	log.Info("starting", zap.String("group", cfg.Group), zap.String("protocol", cfg.GroupProtocol),
 		zap.String("transactional_id", cfg.TransactionalID), zap.String("compute_topic", cfg.ComputeTopic), zap.String("results_topic", cfg.ResultsTopic))
 
+	var processingLog io.Writer
+	if cfg.ProcessingLog != "" {
+		f, err := os.OpenFile(cfg.ProcessingLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			consumer.Close()
+			return fmt.Errorf("processing log: %w", err)
+		}
+		defer f.Close()
+		processingLog = f
+	}
+
 	w := worker.New(worker.Config{
 		ComputeTopic: cfg.ComputeTopic, ResultsTopic: cfg.ResultsTopic,
 		BatchChunks: cfg.BatchChunks, BatchAge: cfg.BatchAge, OpTimeout: cfg.TxnTimeout,
+		ProcessingLog: processingLog,
 	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe, lag)
 
 	adminCtx, stopAdmin := context.WithCancel(context.Background())

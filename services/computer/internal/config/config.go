@@ -28,6 +28,7 @@ type Config struct {
 	BatchChunks       int
 	BatchAge          time.Duration
 	TxnTimeout        time.Duration
+	ProcessingLog     string
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -46,6 +47,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
 	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
 		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
+	fs.StringVar(&c.ProcessingLog, "processing-log", "",
+		"file to append one line per processed chunk to: the Unix time in nanoseconds its processing ended (for measuring pauses such as rebalances); none when empty")
 	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err

@@ -19,11 +19,15 @@ func TestParseAndValidate(t *testing.T) {
 			require.Equal(t, "compute", c.ComputeTopic)
 			require.Equal(t, "results", c.ResultsTopic)
 			require.True(t, strings.HasPrefix(c.TransactionalID, "computer-"), c.TransactionalID)
+			require.Empty(t, c.ProcessingLog, "off by default")
 		}},
 		{name: "env twins", env: map[string]string{"GROUP": "g", "GROUP_PROTOCOL": "consumer", "TRANSACTIONAL_ID": "g-0"}, check: func(t *testing.T, c *Config) {
 			require.Equal(t, "g", c.Group)
 			require.Equal(t, "consumer", c.GroupProtocol)
 			require.Equal(t, "g-0", c.TransactionalID)
+		}},
+		{name: "processing log", env: map[string]string{"PROCESSING_LOG": "/tmp/chunks.log"}, check: func(t *testing.T, c *Config) {
+			require.Equal(t, "/tmp/chunks.log", c.ProcessingLog)
 		}},
 		{name: "same topics", args: []string{"--results-topic", "compute"}, wantErr: `--compute-topic and --results-topic are both "compute"`},
 		{name: "bad topic", args: []string{"--compute-topic", "a b"}, wantErr: `--compute-topic "a b": not a valid topic name`},

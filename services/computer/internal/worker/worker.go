@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -49,6 +51,12 @@ type Config struct {
 	BatchAge    time.Duration
 	// OpTimeout bounds transactional operations (init, commit, abort).
 	OpTimeout time.Duration
+	// ProcessingLog, when not nil, gets one line per chunk processed: the
+	// Unix time in nanoseconds when its processing ended. The gaps between
+	// lines show how long the loop stood still, during a rebalance for
+	// example. Lines are kept in memory and written when the transaction
+	// ends, so the loop makes no system call per chunk for them.
+	ProcessingLog io.Writer
 }
 
 // Consumer is the part of *kafka.Consumer the worker uses.
@@ -95,6 +103,8 @@ type Worker struct {
 	txnOuts   int
 	offsets   map[partitionKey]kafka.TopicPartition // next offset to consume, per partition in the open transaction
 	assigned  int
+	plog      []byte    // processing log lines not yet written
+	plogOut   io.Writer // cfg.ProcessingLog, nil once a write failed
 }
 
 type partitionKey struct {
@@ -111,7 +121,7 @@ const LagInterval = time.Second
 // positions every LagInterval.
 func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe, lag *lagtime.Lag) *Worker {
 	return &Worker{cfg: cfg, consumer: c, producer: p, proc: proc, log: log, m: m, stats: stats, probe: probe, lag: lag,
-		offsets: map[partitionKey]kafka.TopicPartition{}}
+		offsets: map[partitionKey]kafka.TopicPartition{}, plogOut: cfg.ProcessingLog}
 }
 
 // Run consumes until ctx is done or a fatal error occurs. On the way out it
@@ -133,6 +143,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 				err = errors.Join(err, cerr)
 			}
 		}
+		w.writeProcessingLog()
 		// Close leaves the group; with cooperative rebalancing the others
 		// keep their partitions and take over ours.
 		if cerr := w.consumer.Close(); cerr != nil {
@@ -211,7 +222,8 @@ func (w *Worker) handle(msg *kafka.Message) error {
 	}
 	start := time.Now()
 	outs, perr := w.proc.Process(msg)
-	w.m.ChunkSeconds.Observe(time.Since(start).Seconds())
+	end := time.Now()
+	w.m.ChunkSeconds.Observe(end.Sub(start).Seconds())
 	if perr != nil {
 		// The message is unusable as a whole (undecodable, newer schema): it
 		// is counted and its offset committed, so it cannot wedge the
@@ -229,6 +241,10 @@ func (w *Worker) handle(msg *kafka.Message) error {
 	w.offsets[partitionKey{*tp.Topic, tp.Partition}] = kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition, Offset: tp.Offset + 1}
 	w.txnChunks++
 	w.txnOuts += len(outs)
+	if w.plogOut != nil {
+		w.plog = strconv.AppendInt(w.plog, end.UnixNano(), 10)
+		w.plog = append(w.plog, '\n')
+	}
 	return nil
 }
 
@@ -284,6 +300,21 @@ func (w *Worker) commit(why string) error {
 func (w *Worker) endTxn() {
 	w.inTxn = false
 	clear(w.offsets)
+	w.writeProcessingLog()
+}
+
+// writeProcessingLog writes the processing log's pending lines. The log is
+// a measuring aid: when it cannot be written it is turned off, and the
+// chunks are processed as ever.
+func (w *Worker) writeProcessingLog() {
+	if w.plogOut == nil || len(w.plog) == 0 {
+		return
+	}
+	if _, err := w.plogOut.Write(w.plog); err != nil {
+		w.log.Warn("processing log: write failed; no more lines are written", zap.Error(err))
+		w.plogOut = nil
+	}
+	w.plog = w.plog[:0]
 }
 
 // abortOrFail aborts when the error allows it, else returns it as fatal.

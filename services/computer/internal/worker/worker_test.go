@@ -1,9 +1,12 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,4 +244,59 @@ func TestRetriableCommitIsRetried(t *testing.T) {
 	p := &fakeProducer{commitErrs: []error{kafka.NewError(kafka.ErrTimedOut, "timed out", false)}}
 	run(t, []kafka.Event{assign(0), msg(0, 5), msg(0, 6)}, p, false)
 	require.Equal(t, []string{"init", "begin", "offsets", "commit", "commit"}, p.calls)
+}
+
+// failingWriter fails every write.
+type failingWriter struct{ writes int }
+
+func (f *failingWriter) Write([]byte) (int, error) { f.writes++; return 0, errors.New("disk full") }
+
+func TestProcessingLog(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		events []kafka.Event
+		lines  int
+	}{
+		{name: "a line per chunk, batches and shutdown", events: []kafka.Event{assign(0, 1), msg(0, 5), msg(1, 9), msg(0, 6)}, lines: 3},
+		{name: "a revoke ends the transaction and writes its lines", events: []kafka.Event{assign(0), msg(0, 5), msg(0, 6), revoke(0)}, lines: 2},
+		{name: "nothing processed", events: []kafka.Event{assign(0)}, lines: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := &fakeConsumer{events: tc.events, committed: map[int32]kafka.Offset{}, cancel: cancel}
+			reg := prometheus.NewRegistry()
+			var out bytes.Buffer
+			before := time.Now().UnixNano()
+			w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: time.Second,
+				ProcessingLog: &out}, c, &fakeProducer{}, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+			require.NoError(t, w.Run(ctx))
+			after := time.Now().UnixNano()
+
+			lines := strings.Fields(out.String())
+			require.Len(t, lines, tc.lines)
+			prev := before
+			for _, l := range lines {
+				ns, err := strconv.ParseInt(l, 10, 64)
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, ns, prev, "in order, after the start")
+				require.LessOrEqual(t, ns, after)
+				prev = ns
+			}
+		})
+	}
+}
+
+func TestProcessingLogWriteFailureStopsOnlyTheLog(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &fakeConsumer{events: []kafka.Event{assign(0), msg(0, 5), msg(0, 6), msg(0, 7), msg(0, 8)}, committed: map[int32]kafka.Offset{}, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	fw := &failingWriter{}
+	p := &fakeProducer{}
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: time.Second,
+		ProcessingLog: fw}, c, p, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+	require.NoError(t, w.Run(ctx))
+	require.Equal(t, 1, fw.writes, "no writes after the first failure")
+	require.Equal(t, []string{"init", "begin", "offsets", "commit", "begin", "offsets", "commit"}, p.calls)
 }
