@@ -244,6 +244,7 @@ func checkLinks(t *testing.T, path string, debian12 bool) {
 		}
 	}
 	require.False(t, versionLess(debian12GLIBC, newest), "%s needs GLIBC_%s; Debian 12 has %s", path, newest, debian12GLIBC)
+	t.Logf("%s links %s, glibc symbols up to GLIBC_%s", filepath.Base(path), strings.Join(libs, " "), newest)
 }
 
 // versionLess compares dotted version numbers.
