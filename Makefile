@@ -11,6 +11,8 @@ export PATH := $(shell scripts/install-deps.sh --bin):$(PATH)
 
 MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
 PKGS        := $(addsuffix /...,$(MODULE_DIRS))
+# Packages with integration tests: the files tagged `integration`.
+INTEGRATION_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^//go:build integration' $(MODULE_DIRS))))
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -53,7 +55,7 @@ test-unit: ## Unit tests (no Kafka needed).
 .PHONY: test-integration
 test-integration: build ## Integration and end-to-end tests against a real Kafka broker started for them.
 	KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/with-kafka.sh \
-		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(PKGS)
+		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
 
 .PHONY: test-images
 test-images: ## Run the Dockerfile's build of every service without Docker, and each binary's --version (imagetest).
