@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
@@ -292,4 +293,50 @@ func (p *Pipeline) CreateComputeTopic(partitions int) {
 	if _, err := extkafka.EnsureTopic(ctx, admin, extkafka.TopicSpec{Name: p.ComputeTopic, Partitions: partitions, ReplicationFactor: 1}); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// GroupLag is the lag of group's committed offsets on topic: the sum over
+// partitions of the high watermark minus the committed offset (the whole
+// partition when nothing is committed).
+func (p *Pipeline) GroupLag(group, topic string) (int64, error) {
+	cfg := extkafka.Config{BootstrapServers: p.Bootstrap}
+	admin, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg), zap.NewNop())
+	if err != nil {
+		return 0, err
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	info, err := extkafka.DescribeTopic(ctx, admin, topic)
+	if err != nil {
+		return 0, err
+	}
+	var parts []kafka.TopicPartition
+	for _, pi := range info.Partitions {
+		parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: int32(pi.ID)})
+	}
+	res, err := admin.ListConsumerGroupOffsets(ctx, []kafka.ConsumerGroupTopicPartitions{{Group: group, Partitions: parts}})
+	if err != nil {
+		return 0, fmt.Errorf("committed offsets of %s: %w", group, err)
+	}
+	committed := map[int32]int64{}
+	for _, g := range res.ConsumerGroupsTopicPartitions {
+		for _, tp := range g.Partitions {
+			committed[tp.Partition] = int64(tp.Offset)
+		}
+	}
+	c, err := extkafka.NewConsumer(extkafka.ConsumerConfig(cfg, group+"-lag-probe", extkafka.GroupProtocolClassic, nil), zap.NewNop(), nil)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var lag int64
+	for _, tp := range parts {
+		_, high, err := c.QueryWatermarkOffsets(topic, tp.Partition, 10_000)
+		if err != nil {
+			return 0, fmt.Errorf("watermarks of %s[%d]: %w", topic, tp.Partition, err)
+		}
+		lag += high - max(committed[tp.Partition], 0)
+	}
+	return lag, nil
 }

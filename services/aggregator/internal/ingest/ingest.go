@@ -91,6 +91,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		select {
 		case <-tick.C:
+			if in.advancePastMarkers() {
+				dirty = true
+			}
 			if dirty {
 				if err := in.snapshot(); err != nil {
 					return err
@@ -120,7 +123,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 			}
 		}
 	}
-	if dirty {
+	if in.advancePastMarkers() || dirty {
 		return in.snapshot()
 	}
 	return nil
@@ -324,6 +327,32 @@ func (in *Ingest) snapshot() error {
 		}
 	}
 	return nil
+}
+
+// advancePastMarkers moves the next offsets up to the consumer's positions.
+// The results topic is written in transactions: after a transaction's last
+// record comes its commit marker, which is never delivered, and the
+// position has already moved past it. Resuming (and committing, for lag
+// monitoring) from the position rather than from the last record + 1 keeps
+// an idle aggregator's lag at 0. Nothing is skipped: every message the
+// position has passed was delivered and applied, or was a marker.
+func (in *Ingest) advancePastMarkers() (moved bool) {
+	var parts []kafka.TopicPartition
+	for p := range in.next {
+		parts = append(parts, kafka.TopicPartition{Topic: &in.cfg.ResultsTopic, Partition: p})
+	}
+	positions, err := in.c.Results.Position(parts)
+	if err != nil {
+		in.log.Debug("consumer positions", zap.Error(err))
+		return false
+	}
+	for _, tp := range positions {
+		if off := int64(tp.Offset); off >= 0 && off > in.next[tp.Partition] {
+			in.next[tp.Partition] = off
+			moved = true
+		}
+	}
+	return moved
 }
 
 // Metrics are the aggregator's ingest series.
