@@ -12,6 +12,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/gen"
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/report"
+	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/simulate"
 )
 
 func main() {
@@ -25,6 +26,7 @@ func run() int {
 		gen.Command(),
 		report.Command(),
 		report.WaitCommand(),
+		simulate.Command(),
 	}, admin.Commands()...)
 	return cli.Run(ctx, cli.OSEnv(), commands, os.Args[1:])
 }
