@@ -455,9 +455,25 @@ EOF
 
 # --- start -------------------------------------------------------------------
 
+# Fails unless the ports of the components that do not run yet are free, so
+# that a start fails before it starts anything.
+check_ports() {
+	local c
+	for c in "${components[@]}"; do
+		running_pid "$c" >/dev/null && continue
+		case $c in
+		etcd)
+			port_free "$etcd_port" "etcd client" KUBE_ETCD_PORT
+			port_free "$etcd_peer_port" "etcd peer" KUBE_ETCD_PEER_PORT
+			;;
+		kube-apiserver) port_free "$api_port" kube-apiserver KUBE_APISERVER_PORT ;;
+		kube-controller-manager) port_free "$cm_port" kube-controller-manager KUBE_CONTROLLER_MANAGER_PORT ;;
+		kube-scheduler) port_free "$sched_port" kube-scheduler KUBE_SCHEDULER_PORT ;;
+		esac
+	done
+}
+
 start_etcd() {
-	port_free "$etcd_port" "etcd client" KUBE_ETCD_PORT
-	port_free "$etcd_peer_port" "etcd peer" KUBE_ETCD_PEER_PORT
 	launch etcd --name kafka-scale --data-dir "$dir/etcd" --logger zap --log-level warn \
 		--listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
 		--listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
@@ -467,7 +483,6 @@ start_etcd() {
 }
 
 start_apiserver() {
-	port_free "$api_port" kube-apiserver KUBE_APISERVER_PORT
 	launch kube-apiserver \
 		--etcd-servers="http://127.0.0.1:$etcd_port" \
 		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
@@ -487,7 +502,6 @@ start_apiserver() {
 }
 
 start_controller_manager() {
-	port_free "$cm_port" kube-controller-manager KUBE_CONTROLLER_MANAGER_PORT
 	launch kube-controller-manager \
 		--kubeconfig="$kubeconfig" --authentication-kubeconfig="$kubeconfig" \
 		--authorization-kubeconfig="$kubeconfig" \
@@ -498,7 +512,6 @@ start_controller_manager() {
 }
 
 start_scheduler() {
-	port_free "$sched_port" kube-scheduler KUBE_SCHEDULER_PORT
 	launch kube-scheduler \
 		--kubeconfig="$kubeconfig" --authentication-kubeconfig="$kubeconfig" \
 		--authorization-kubeconfig="$kubeconfig" \
@@ -599,6 +612,7 @@ cmd_start() {
 	write_kubeconfig
 	local t0=$SECONDS
 	deadline=$((SECONDS + start_timeout))
+	check_ports
 	log "starting Kubernetes $kube_version on 127.0.0.1:$api_port (run directory $dir)"
 
 	start_component etcd
