@@ -128,3 +128,16 @@ charts-docs: ## Regenerate the charts' README.md with helm-docs (pinned in chart
 .PHONY: charts-golden
 charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); review the diff.
 	cd charts && go test -count=1 -run TestGolden . -update
+
+# The control-plane test gets a control plane of its own (directory and
+# ports), apart from one a developer runs with kube-local.sh's defaults.
+TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD_PORT=32379 \
+	KUBE_APISERVER_PORT=36443 KUBE_CONTROLLER_MANAGER_PORT=30257 KUBE_SCHEDULER_PORT=30259
+
+.PHONY: test-kube
+test-kube: ## Install the charts on a local control plane with fake nodes (scripts/kube-local.sh), then stop it.
+	export $(TEST_KUBE_ENV); \
+		trap 'scripts/kube-local.sh stop' EXIT; \
+		scripts/kube-local.sh start; \
+		eval "$$(scripts/kube-local.sh env)"; \
+		go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
