@@ -98,7 +98,7 @@ func TestScenarios(t *testing.T) {
 			require.Equal(t, "kafka-scale", computer.Labels["app.kubernetes.io/part-of"])
 			require.Equal(t, "computer-0.1.0", computer.Labels["helm.sh/chart"])
 			pod := computer.Spec.Template.Spec
-			require.Equal(t, int64(90), *pod.TerminationGracePeriodSeconds)
+			require.Equal(t, int64(30), *pod.TerminationGracePeriodSeconds)
 			require.False(t, *pod.AutomountServiceAccountToken)
 			require.Equal(t, "ks-computer", pod.ServiceAccountName)
 			require.True(t, *pod.SecurityContext.RunAsNonRoot)
@@ -135,7 +135,7 @@ func TestScenarios(t *testing.T) {
 				"GROUP_PROTOCOL": "classic", "KAFKA_BOOTSTRAP_SERVERS": "my-cluster-kafka-bootstrap:9092",
 				"KAFKA_CLIENT_ID": "ks-computer", "KAFKA_SECURITY_PROTOCOL": "plaintext", "KAFKA_STATS_INTERVAL": "15s",
 				"LOG_FORMAT": "json", "LOG_LEVEL": "info", "METRICS_ADDR": ":9090", "REPLICATION_FACTOR": "3",
-				"RESULTS_PARTITIONS": "6", "RESULTS_TOPIC": "results", "TRANSACTION_TIMEOUT": "1m",
+				"RESULTS_PARTITIONS": "6", "RESULTS_TOPIC": "results", "TRANSACTION_TIMEOUT": "15s",
 			}, env(t, objs, "computer"))
 			require.Subset(t, env(t, objs, "reader"), map[string]string{
 				"YEARS": "2024", "MONTHS": "*", "COMPUTE_TOPIC": "compute", "PARTITIONS": "12", "REPLICATION_FACTOR": "3", "CHUNK_SIZE": "500",

@@ -26,6 +26,7 @@ TOPIC_CONFIG: {{ join "," $pairs | quote }}
 {{- end }}
 CHUNK_SIZE: {{ .Values.chunkSize | int | quote }}
 PARALLEL: {{ .Values.parallel | int | quote }}
+EXIT_DELAY: {{ .Values.exitDelay | quote }}
 DOWNLOAD_ATTEMPTS: {{ .Values.download.attempts | int | quote }}
 DOWNLOAD_BACKOFF: {{ .Values.download.backoff | quote }}
 DOWNLOAD_MAX_BACKOFF: {{ .Values.download.maxBackoff | quote }}
