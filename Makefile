@@ -141,3 +141,24 @@ test-kube: ## Install the charts on a local control plane with fake nodes (scrip
 		scripts/kube-local.sh start; \
 		eval "$$(scripts/kube-local.sh env)"; \
 		go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
+
+# Lag-based autoscaling end to end (docs/autoscaling.md): a control plane,
+# KEDA and a broker of its own. AUTOSCALING_DOCS=docs rewrites the committed
+# docs/autoscaling-run.csv and .png from the run.
+TEST_AUTOSCALING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-autoscaling KUBE_ETCD_PORT=33379 \
+	KUBE_APISERVER_PORT=37443 KUBE_CONTROLLER_MANAGER_PORT=31257 KUBE_SCHEDULER_PORT=31259 KWOK_PORT=31247 \
+	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-autoscaling KEDA_ADAPTER_PORT=37444 KEDA_ADAPTER_HTTP_PORT=38082 \
+	KEDA_OPERATOR_METRICS_PORT=38080 KEDA_OPERATOR_HEALTH_PORT=38081 KEDA_OPERATOR_GRPC_PORT=39666
+TEST_AUTOSCALING_KAFKA_PORT ?= 39192
+AUTOSCALING_DOCS ?=
+
+.PHONY: test-autoscaling
+test-autoscaling: build ## KEDA scales real computers on lag: local broker, control plane and KEDA (scripts/keda-local.sh), the umbrella chart.
+	export $(TEST_AUTOSCALING_ENV); \
+		trap 'scripts/keda-local.sh stop; scripts/kube-local.sh stop' EXIT; \
+		scripts/kube-local.sh start; \
+		eval "$$(scripts/kube-local.sh env)"; \
+		scripts/keda-local.sh start; \
+		KAFKA_PORT=$(TEST_AUTOSCALING_KAFKA_PORT) scripts/with-kafka.sh \
+			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 15m ./e2e/autoscaling/... \
+			$(if $(AUTOSCALING_DOCS),-args -docs $(abspath $(AUTOSCALING_DOCS)))

@@ -1,0 +1,768 @@
+//go:build autoscaling
+
+// Package autoscaling proves lag-based autoscaling of the computers end to
+// end: a real Kafka broker, a real control plane (scripts/kube-local.sh)
+// with KEDA's operator and metrics adapter (scripts/keda-local.sh), the
+// umbrella chart installed by helm with KEDA autoscaling on, and real
+// computer and aggregator processes run for the pods by a stand-in for the
+// kubelet (kubelet_test.go). make test-autoscaling runs it.
+package autoscaling
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kafka-scale/kafka-scale/e2e/harness"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+)
+
+var docsDir = flag.String("docs", "", "also write autoscaling-run.csv and autoscaling-run.png into this `directory` (docs/ refreshes the committed ones)")
+
+// The run. A computer limited to 10 millicores processes about 5 chunks of
+// 250 records a second, so six months (900,000 records, 3,600 chunks) keep
+// one computer busy for over ten minutes and six for about two: long
+// enough for the HPA's 15 s syncs and its scale-up policy to show, short
+// enough for a test.
+const (
+	release      = "ks"
+	partitions   = 6
+	months       = 6
+	records      = 150_000
+	chunkSize    = 250
+	messages     = months * records / chunkSize
+	lagThreshold = 50
+	cpuLimit     = "10m"
+	syncPeriod   = 15 * time.Second
+	// The chart's scale-up behavior; a short scale-down window and one
+	// computer every 15 s, so that the way back fits in the test.
+	scaleUpPolicies   = "pods:4/60s,percent:100/60s"
+	scaleDownWindow   = 30 * time.Second
+	scaleDownPolicies = "pods:1/15s"
+)
+
+func values(p *harness.Pipeline) string {
+	return fmt.Sprintf(`global:
+  kafka:
+    bootstrapServers: %q
+  topics:
+    create: false
+    compute: {name: %q, partitions: %d, replicas: 1}
+    results: {name: %q, replicas: 1}
+    state: {replicas: 1}
+  monitoring:
+    enabled: false
+reader:
+  enabled: false
+dashboards:
+  enabled: false
+prometheusRule:
+  enabled: false
+computer:
+  group: %q
+  resources:
+    requests: {cpu: %s, memory: 64Mi}
+    limits: {cpu: %s, memory: 512Mi}
+  autoscaling:
+    enabled: true
+    type: keda
+    minReplicas: 1
+    maxReplicas: %d
+    behavior:
+      scaleUp:
+        stabilizationWindowSeconds: 0
+        selectPolicy: Max
+        policies:
+          - {type: Pods, value: 4, periodSeconds: 60}
+          - {type: Percent, value: 100, periodSeconds: 60}
+      scaleDown:
+        stabilizationWindowSeconds: %d
+        selectPolicy: Min
+        policies:
+          - {type: Pods, value: 1, periodSeconds: 15}
+    keda:
+      lagThreshold: %d
+`, p.Bootstrap, p.ComputeTopic, partitions, p.ResultsTopic, p.Group, cpuLimit, cpuLimit, partitions,
+		int(scaleDownWindow.Seconds()), lagThreshold)
+}
+
+// sample is one second of the run.
+type sample struct {
+	t                 time.Duration // since the reader started
+	replicas          int32         // the Deployment's spec.replicas
+	pods              int           // computer processes running
+	members           int           // computers that have had partitions
+	lag               int64         // the group's lag in messages, from the broker
+	partitionsWithLag int
+	committed         int64   // sum of the committed offsets
+	lagSeconds        float64 // max of kafka_scale_consumer_lag_seconds over the computers
+	metric            float64 // what KEDA's metrics adapter serves the HPA
+	hpaDesired        int32
+	messagesPerSecond float64
+	recordsPerSecond  float64 // census records reaching the aggregator
+	aggregated        uint64
+}
+
+func TestAutoscalingE2E(t *testing.T) {
+	kubeconfig := os.Getenv("KUBECONFIG")
+	if kubeconfig == "" {
+		t.Fatal(`KUBECONFIG is not set: run make test-autoscaling, or scripts/kube-local.sh start, eval "$(scripts/kube-local.sh env)" and scripts/keda-local.sh start`)
+	}
+	for _, tool := range []string{"helm", "kubectl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf(`%s is not on PATH: eval "$(scripts/kube-local.sh env)" puts it there`, tool)
+		}
+	}
+	bins := map[string]string{"computer": harness.Bin(t, "computer"), "aggregator": harness.Bin(t, "aggregator")}
+	readerBin, cliBin := harness.Bin(t, "reader"), harness.Bin(t, "kafka-scale")
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(rc)
+	require.NoError(t, err)
+	_, err = cs.Discovery().ServerResourcesForGroupVersion("external.metrics.k8s.io/v1beta1")
+	require.NoError(t, err, "no external metrics API: start KEDA with scripts/keda-local.sh start")
+	cg, err := newCgroups(t)
+	require.NoError(t, err)
+
+	p := harness.NewPipeline(t, "autoscaling")
+	p.CreateComputeTopic(partitions)
+	dataDir := t.TempDir()
+	want, _ := harness.Generate(t, dataDir, 2021, []int{1, 2, 3, 4, 5, 6}[:months], records, 11)
+	files, err := filepath.Glob(filepath.Join(dataDir, "*.dat.gz"))
+	require.NoError(t, err)
+	require.Len(t, files, months)
+
+	ns := namespace(t, cs)
+	charts := chartCopy(t)
+	valuesFile := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(valuesFile, []byte(values(p)), 0o644))
+
+	// The kubelet's stand-in runs until the end of the test; its processes
+	// are stopped before the namespace goes.
+	ctx, cancel := context.WithCancel(context.Background())
+	kl := newKubelet(t, cs, ns, bins, cg)
+	kubeletDone := make(chan error, 1)
+	go func() { kubeletDone <- kl.run(ctx, "app.kubernetes.io/instance="+release) }()
+	stopKubelet := func() {
+		cancel()
+		require.NoError(t, <-kubeletDone)
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			cancel()
+			<-kubeletDone
+		}
+		if t.Failed() {
+			kl.dump(40)
+		}
+	})
+
+	out, err := exec.Command("helm", "install", release, filepath.Join(charts, "kafka-scale"), "-n", ns,
+		"-f", valuesFile, "--wait", "--timeout", "3m").CombinedOutput()
+	require.NoError(t, err, "helm install: %s", out)
+	t.Cleanup(func() {
+		if out, err := exec.Command("helm", "uninstall", release, "-n", ns, "--wait", "--timeout", "2m").CombinedOutput(); err != nil {
+			t.Errorf("helm uninstall: %v: %s", err, out)
+		}
+	})
+
+	// One computer with partitions, the aggregator serving, and KEDA's HPA.
+	var api string
+	harness.Eventually(t, 2*time.Minute, func() (bool, string) {
+		ready := 0
+		for _, c := range kl.running("computer") {
+			c.mu.Lock()
+			if !c.readyAt.IsZero() {
+				ready++
+			}
+			c.mu.Unlock()
+		}
+		aggs := kl.running("aggregator")
+		if len(aggs) == 1 {
+			api = aggs[0].addr("api")
+		}
+		return ready == 1 && api != "", fmt.Sprintf("%d computers ready, aggregator api %q", ready, api)
+	})
+	hpaName := "keda-hpa-" + release + "-computer"
+	var hpa *autoscalingv2.HorizontalPodAutoscaler
+	harness.Eventually(t, time.Minute, func() (bool, string) {
+		hpa, err = cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, hpaName, metav1.GetOptions{})
+		return err == nil, fmt.Sprintf("HPA %s: %v", hpaName, err)
+	})
+	require.Len(t, hpa.Spec.Metrics, 1)
+	require.NotNil(t, hpa.Spec.Metrics[0].External)
+	require.Equal(t, int32(partitions), hpa.Spec.MaxReplicas)
+	metricName := hpa.Spec.Metrics[0].External.Metric.Name
+	metricSelector := "scaledobject.keda.sh/name=" + release + "-computer"
+	harness.Eventually(t, time.Minute, func() (bool, string) {
+		v, err := externalMetric(ctx, cs, ns, metricName, metricSelector)
+		return err == nil && v == 0, fmt.Sprintf("KEDA's metric %s: %v, %v", metricName, v, err)
+	})
+
+	admin, err := extkafka.NewAdmin(extkafka.AdminConfig(extkafka.Config{BootstrapServers: p.Bootstrap}), zap.NewNop())
+	require.NoError(t, err)
+	defer admin.Close()
+	rec := &recorder{cs: cs, ns: ns, kl: kl, admin: admin, group: p.Group, topic: p.ComputeTopic, api: api,
+		metricName: metricName, metricSelector: metricSelector, hpaName: hpaName}
+
+	// Every month at once.
+	start := time.Now()
+	sampling, stopSampling := context.WithCancel(ctx)
+	samplerDone := make(chan struct{})
+	go func() { defer close(samplerDone); rec.run(sampling, start) }()
+	reader := harness.Start(t, "reader", readerBin, []string{"--from-file", strings.Join(files, ","),
+		"--compute-topic", p.ComputeTopic, "--chunk-size", strconv.Itoa(chunkSize), "--metrics-addr", "127.0.0.1:0"},
+		"KAFKA_BOOTSTRAP_SERVERS="+p.Bootstrap, "LOG_FORMAT=json")
+	require.Zero(t, reader.Wait(3*time.Minute), "reader")
+	readerTook := time.Since(start)
+	t.Logf("reader produced %d messages in %v", messages, readerTook.Round(100*time.Millisecond))
+
+	harness.WaitSources(t, api, 8*time.Minute, harness.AllComplete(months))
+	drained := time.Since(start)
+	t.Logf("every source complete after %v", drained.Round(time.Second))
+	// Back at one computer: the window, then one computer every 15 s.
+	harness.Eventually(t, scaleDownWindow+time.Duration(partitions+2)*syncPeriod+time.Minute, func() (bool, string) {
+		s, ok := rec.last()
+		return ok && s.replicas == 1 && s.pods == 1 && s.lag == 0,
+			fmt.Sprintf("replicas %d, pods %d, lag %d", s.replicas, s.pods, s.lag)
+	})
+	// And it stays there: two more syncs.
+	time.Sleep(2*syncPeriod + time.Second)
+	stopSampling()
+	<-samplerDone
+	samples := rec.samples()
+	require.NotEmpty(t, samples)
+
+	// The results are exactly the generator's.
+	harness.CheckAPI(t, api, want)
+
+	timeline := replicaTimeline(samples)
+	t.Logf("replicas over time: %s", timeline)
+	check(t, samples)
+
+	// Every computer scaled away left cleanly (exit 0 after SIGTERM).
+	require.Empty(t, kl.failedExits())
+
+	// What the simulation needs to replay the run, measured from it.
+	params := measure(t, kl, samples, readerTook)
+	dir := *docsDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	csvPath := filepath.Join(dir, "autoscaling-run.csv")
+	require.NoError(t, writeCSV(csvPath, params, samples))
+
+	// The simulation of the same workload follows the recorded replicas.
+	simCSV := filepath.Join(t.TempDir(), "simulated.csv")
+	simOut, err := exec.Command(cliBin, "simulate", "--replay", csvPath, "--every", "0", "--csv", simCSV).CombinedOutput()
+	require.NoError(t, err, "%s", simOut)
+	t.Logf("kafka-scale simulate --replay %s:\n%s", csvPath, simOut)
+	m := regexp.MustCompile(`replicas within 1 of the recorded run's at (\d+)% of (\d+) samples`).FindSubmatch(simOut)
+	require.NotNil(t, m, "%s", simOut)
+	agree, _ := strconv.Atoi(string(m[1]))
+	require.GreaterOrEqual(t, agree, 80, "the simulation's replicas follow the run's within 1 at least 80%% of the time")
+
+	simulated, err := readReplicas(simCSV)
+	require.NoError(t, err)
+	pngPath := filepath.Join(dir, "autoscaling-run.png")
+	require.NoError(t, drawPNG(pngPath, samples, simulated))
+	t.Logf("wrote %s and %s", csvPath, pngPath)
+
+	stopKubelet()
+	require.Empty(t, kl.failedExits())
+}
+
+// check asserts the shape of the run.
+func check(t *testing.T, samples []sample) {
+	t.Helper()
+	var peakMetric float64
+	var peakReplicas int32
+	for _, s := range samples {
+		peakMetric = math.Max(peakMetric, s.metric)
+		peakReplicas = max(peakReplicas, s.replicas)
+		// Never more computers than partitions: the HPA's max, and KEDA's
+		// cap of the metric at partitions x lagThreshold (its integer
+		// division lets up to one threshold more through).
+		require.LessOrEqual(t, s.replicas, int32(partitions), "at %v", s.t)
+		require.LessOrEqual(t, s.pods, partitions, "at %v", s.t)
+		require.Less(t, s.metric, float64((partitions+1)*lagThreshold), "at %v", s.t)
+	}
+	// KEDA's metric rose to its cap while the lag was far above it.
+	require.GreaterOrEqual(t, peakMetric, float64(partitions*lagThreshold), "KEDA's metric reaches partitions x lagThreshold")
+	require.Greater(t, peakReplicas, int32(1), "the HPA scaled the computers up")
+	last := samples[len(samples)-1]
+	require.Zero(t, last.lag, "the lag drained")
+	require.Zero(t, last.metric, "KEDA's metric is 0 once idle")
+	require.Equal(t, int32(1), last.replicas)
+
+	// Direction changes: up, then down, is one; allow one more.
+	var changes []struct {
+		t   time.Duration
+		dir int
+	}
+	for i := 1; i < len(samples); i++ {
+		if d := samples[i].replicas - samples[i-1].replicas; d != 0 {
+			dir := 1
+			if d < 0 {
+				dir = -1
+			}
+			changes = append(changes, struct {
+				t   time.Duration
+				dir int
+			}{samples[i].t, dir})
+		}
+	}
+	turns := 0
+	for i := 1; i < len(changes); i++ {
+		if changes[i].dir != changes[i-1].dir {
+			turns++
+		}
+	}
+	require.LessOrEqual(t, turns, 2, "direction changes of the replicas")
+
+	// A scale-down only comes once the recommendation made at the last
+	// scale-up (at least the replicas it set) has left the window.
+	var lastUp time.Duration = -1
+	for _, c := range changes {
+		if c.dir > 0 {
+			lastUp = c.t
+		} else if lastUp >= 0 {
+			require.GreaterOrEqual(t, c.t-lastUp, scaleDownWindow-2*time.Second,
+				"scale-down at %v, %v after the scale-up at %v: inside the stabilization window", c.t, c.t-lastUp, lastUp)
+			lastUp = -1
+		}
+	}
+}
+
+// replicaTimeline is "0s:1 16s:5 ..." at every change.
+func replicaTimeline(samples []sample) string {
+	var b []string
+	for i, s := range samples {
+		if i == 0 || s.replicas != samples[i-1].replicas {
+			b = append(b, fmt.Sprintf("%v:%d", s.t.Round(time.Second), s.replicas))
+		}
+	}
+	return strings.Join(b, " ")
+}
+
+// params are the simulation's flags for this run, measured from it.
+type params [][2]string
+
+func measure(t *testing.T, kl *kubelet, samples []sample, readerTook time.Duration) params {
+	t.Helper()
+	// Throughput: messages committed per busy computer-second, a computer
+	// being busy while it has a partition with lag.
+	var busy float64
+	for i := 1; i < len(samples); i++ {
+		dt := (samples[i].t - samples[i-1].t).Seconds()
+		if samples[i-1].lag > 0 {
+			busy += float64(min(samples[i-1].members, samples[i-1].partitionsWithLag)) * dt
+		}
+	}
+	consumed := float64(samples[len(samples)-1].committed - samples[0].committed)
+	require.Greater(t, busy, 0.0)
+	throughput := consumed / busy
+	// Pod start: from the pod's creation to its computer asking to join the
+	// group (its log's "starting" with the group); rebalance: from there to
+	// its first partitions, the time the partitions that move wait.
+	var starts, joins []time.Duration
+	first := true
+	for _, c := range kl.all() {
+		if c.component != "computer" {
+			continue
+		}
+		if first {
+			first = false // the one installed by helm, before the load
+			continue
+		}
+		join, assigned, err := joinTimes(c.logPath)
+		if err != nil {
+			t.Logf("pod %s: %v", c.pod, err)
+			continue
+		}
+		starts = append(starts, join.Sub(c.added))
+		joins = append(joins, assigned.Sub(join))
+	}
+	require.NotEmpty(t, starts, "no computer started during the run")
+	podStart, rebalance := mean(starts), mean(joins)
+	// The HPA's phase: its syncs fall every 15 s after some offset, which
+	// the first scale-up shows (sampled once a second: half a second early).
+	offset := time.Duration(0)
+	for i := 1; i < len(samples); i++ {
+		if samples[i].replicas > samples[i-1].replicas {
+			offset = (samples[i].t - 500*time.Millisecond) % syncPeriod
+			if offset < 0 {
+				offset += syncPeriod
+			}
+			break
+		}
+	}
+	rate := float64(messages) / readerTook.Seconds()
+	t.Logf("measured: throughput %.2f messages/s per computer, pod start %v and rebalance %v (%d pods), reader %.0f messages/s, HPA sync offset %v",
+		throughput, podStart.Round(100*time.Millisecond), rebalance.Round(100*time.Millisecond), len(starts), rate,
+		offset.Round(100*time.Millisecond))
+	return params{
+		{"partitions", strconv.Itoa(partitions)},
+		{"load", fmt.Sprintf("0s:%d@%.1f", messages, rate)},
+		{"throughput", fmt.Sprintf("%.2f", throughput)},
+		{"pod-start", podStart.Round(100 * time.Millisecond).String()},
+		{"rebalance", rebalance.Round(100 * time.Millisecond).String()},
+		{"lag-threshold", strconv.Itoa(lagThreshold)},
+		{"min-replicas", "1"},
+		{"max-replicas", strconv.Itoa(partitions)},
+		{"initial-replicas", "1"},
+		{"scale-up-window", "0s"},
+		{"scale-up-policies", scaleUpPolicies},
+		{"scale-up-select", "Max"},
+		{"scale-down-window", scaleDownWindow.String()},
+		{"scale-down-policies", scaleDownPolicies},
+		{"scale-down-select", "Min"},
+		{"sync-period", syncPeriod.String()},
+		{"sync-offset", offset.Round(100 * time.Millisecond).String()},
+	}
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
+}
+
+// joinTimes reads from a computer's log when it began to join its group
+// and when it first got partitions.
+func joinTimes(path string) (join, assigned time.Time, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return join, assigned, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e struct {
+			TS    time.Time `json:"ts"`
+			Msg   string    `json:"msg"`
+			Group string    `json:"group"`
+			Added int       `json:"added"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		switch {
+		case e.Msg == "starting" && e.Group != "" && join.IsZero():
+			join = e.TS
+		case e.Msg == "partitions assigned" && e.Added > 0 && !join.IsZero():
+			return join, e.TS, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return join, assigned, err
+	}
+	return join, assigned, fmt.Errorf("%s: no \"starting\" then \"partitions assigned\" in the log", path)
+}
+
+// writeCSV writes the samples with the simulation's parameters as comments
+// ("# flag=value"), which kafka-scale simulate --replay reads.
+func writeCSV(path string, ps params, samples []sample) error {
+	var b strings.Builder
+	b.WriteString("# Lag-based autoscaling of the computers, recorded by make test-autoscaling (e2e/autoscaling).\n")
+	b.WriteString("# kafka-scale simulate --replay this-file simulates the same workload with these flags:\n")
+	for _, p := range ps {
+		fmt.Fprintf(&b, "# %s=%s\n", p[0], p[1])
+	}
+	b.WriteString("t_seconds,replicas,members,lag_messages,lag_seconds,metric,messages_per_second,pods,hpa_desired,records_per_second\n")
+	for _, s := range samples {
+		fmt.Fprintf(&b, "%.1f,%d,%d,%d,%.1f,%.0f,%.1f,%d,%d,%.0f\n", s.t.Seconds(), s.replicas, s.members, s.lag,
+			s.lagSeconds, s.metric, s.messagesPerSecond, s.pods, s.hpaDesired, s.recordsPerSecond)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// readReplicas reads the t_seconds and replicas columns of a simulation's CSV.
+func readReplicas(path string) ([][2]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out [][2]float64
+	sc := bufio.NewScanner(f)
+	for line := 0; sc.Scan(); line++ {
+		fields := strings.Split(sc.Text(), ",")
+		if line == 0 {
+			if len(fields) < 2 || fields[0] != "t_seconds" || fields[1] != "replicas" {
+				return nil, fmt.Errorf("%s: header %q", path, sc.Text())
+			}
+			continue
+		}
+		t, err1 := strconv.ParseFloat(fields[0], 64)
+		r, err2 := strconv.ParseFloat(fields[1], 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, line+1, err)
+		}
+		out = append(out, [2]float64{t, r})
+	}
+	return out, sc.Err()
+}
+
+// recorder samples the run once a second.
+type recorder struct {
+	cs                  kubernetes.Interface
+	ns                  string
+	kl                  *kubelet
+	admin               *extkafka.Admin
+	group, topic, api   string
+	metricName, hpaName string
+	metricSelector      string
+	mu                  sync.Mutex
+	all                 []sample
+}
+
+func (r *recorder) last() (sample, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.all) == 0 {
+		return sample{}, false
+	}
+	return r.all[len(r.all)-1], true
+}
+
+func (r *recorder) samples() []sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sample(nil), r.all...)
+}
+
+func (r *recorder) run(ctx context.Context, start time.Time) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		s := r.sample(ctx, start)
+		r.mu.Lock()
+		if n := len(r.all); n > 0 {
+			prev := r.all[n-1]
+			if dt := (s.t - prev.t).Seconds(); dt > 0 {
+				s.messagesPerSecond = float64(s.committed-prev.committed) / dt
+				if s.aggregated >= prev.aggregated {
+					s.recordsPerSecond = float64(s.aggregated-prev.aggregated) / dt
+				}
+			}
+		}
+		r.all = append(r.all, s)
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sample reads everything once; a read that fails keeps the previous
+// sample's value (the run goes on while, say, KEDA answers slowly).
+func (r *recorder) sample(ctx context.Context, start time.Time) sample {
+	prev, _ := r.last()
+	s := prev
+	s.t = time.Since(start)
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if d, err := r.cs.AppsV1().Deployments(r.ns).Get(rctx, release+"-computer", metav1.GetOptions{}); err == nil && d.Spec.Replicas != nil {
+		s.replicas = *d.Spec.Replicas
+	}
+	if h, err := r.cs.AutoscalingV2().HorizontalPodAutoscalers(r.ns).Get(rctx, r.hpaName, metav1.GetOptions{}); err == nil {
+		s.hpaDesired = h.Status.DesiredReplicas
+	}
+	if v, err := externalMetric(rctx, r.cs, r.ns, r.metricName, r.metricSelector); err == nil {
+		s.metric = v
+	}
+	if lag, committed, withLag, err := groupLag(rctx, r.admin, r.group, r.topic); err == nil {
+		s.lag, s.committed, s.partitionsWithLag = lag, committed, withLag
+	}
+	computers := r.kl.running("computer")
+	s.pods, s.members, s.lagSeconds = len(computers), 0, 0
+	for _, c := range computers {
+		// A member from its first assignment on: under a CPU limit of
+		// 10 millicores /readyz does not always answer in time, and a
+		// cooperative rebalance takes from a member only what moves.
+		c.mu.Lock()
+		if !c.readyAt.IsZero() {
+			s.members++
+		}
+		c.mu.Unlock()
+		addr := c.addr("admin")
+		if addr == "" {
+			continue
+		}
+		if v, err := metricMax(rctx, addr, "kafka_scale_consumer_lag_seconds"); err == nil {
+			s.lagSeconds = math.Max(s.lagSeconds, v)
+		}
+	}
+	if sources, err := harness.Sources(rctx, r.api); err == nil {
+		s.aggregated = 0
+		for _, src := range sources {
+			s.aggregated += src.Records
+		}
+	}
+	return s
+}
+
+// externalMetric reads the sum of an external metric's values, as the HPA
+// controller asks KEDA's metrics adapter for it.
+func externalMetric(ctx context.Context, cs kubernetes.Interface, ns, name, selector string) (float64, error) {
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/apis/external.metrics.k8s.io/v1beta1/namespaces", ns, name).
+		Param("labelSelector", selector).DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var list struct {
+		Items []struct {
+			Value string `json:"value"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return 0, fmt.Errorf("external metric %s: %w", name, err)
+	}
+	var sum float64
+	for _, it := range list.Items {
+		q, err := resource.ParseQuantity(it.Value)
+		if err != nil {
+			return 0, fmt.Errorf("external metric %s: value %q: %w", name, it.Value, err)
+		}
+		sum += q.AsApproximateFloat64()
+	}
+	return sum, nil
+}
+
+// groupLag is the group's lag on topic as KEDA counts it with
+// offsetResetPolicy earliest: end offset minus committed offset, or the
+// whole partition where nothing is committed yet.
+func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (lag, committed int64, withLag int, err error) {
+	req := map[kafka.TopicPartition]kafka.OffsetSpec{}
+	var tps []kafka.TopicPartition
+	for i := 0; i < partitions; i++ {
+		tp := kafka.TopicPartition{Topic: &topic, Partition: int32(i)}
+		req[tp] = kafka.LatestOffsetSpec
+		tps = append(tps, tp)
+	}
+	ends, err := admin.ListOffsets(ctx, req)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	res, err := admin.ListConsumerGroupOffsets(ctx, []kafka.ConsumerGroupTopicPartitions{{Group: group, Partitions: tps}})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	done := map[int32]int64{}
+	for _, g := range res.ConsumerGroupsTopicPartitions {
+		for _, tp := range g.Partitions {
+			if tp.Error != nil {
+				return 0, 0, 0, tp.Error
+			}
+			if tp.Offset >= 0 {
+				done[tp.Partition] = int64(tp.Offset)
+			}
+		}
+	}
+	for tp, info := range ends.ResultInfos {
+		if info.Error.Code() != kafka.ErrNoError {
+			return 0, 0, 0, info.Error
+		}
+		l := int64(info.Offset) - done[tp.Partition]
+		lag += l
+		committed += done[tp.Partition]
+		if l > 0 {
+			withLag++
+		}
+	}
+	return lag, committed, withLag, nil
+}
+
+// metricMax is the largest sample of the metric called name on an admin
+// server's /metrics.
+func metricMax(ctx context.Context, addr, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var m float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q: %w", name, line, err)
+		}
+		m = math.Max(m, v)
+	}
+	return m, sc.Err()
+}
+
+// namespace creates a namespace for the test and deletes it at the end.
+func namespace(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	ctx := context.Background()
+	n, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kafka-scale-autoscaling-"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		err := cs.CoreV1().Namespaces().Delete(ctx, n.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete namespace %s: %v", n.Name, err)
+		}
+	})
+	return n.Name
+}
+
+// chartCopy copies the charts into a temporary directory and builds the
+// umbrella's dependencies there, leaving the checkout's charts/ alone.
+func chartCopy(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(harness.RepoRoot(t), "charts")
+	dst := t.TempDir()
+	for _, c := range []string{"kafka-scale-lib", "reader", "computer", "aggregator", "kafka-scale"} {
+		out, err := exec.Command("cp", "-R", filepath.Join(src, c), dst).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		_ = os.RemoveAll(filepath.Join(dst, c, "charts"))
+	}
+	for _, c := range []string{"reader", "computer", "aggregator", "kafka-scale"} {
+		out, err := exec.Command("helm", "dependency", "build", filepath.Join(dst, c)).CombinedOutput()
+		require.NoError(t, err, "helm dependency build %s: %s", c, out)
+	}
+	return dst
+}
