@@ -39,6 +39,15 @@ const (
 	// aborts a dead member's transaction (and unblocks read_committed
 	// consumers) within a minute.
 	defaultTransactionTimeoutMs = 60_000
+	// How long librdkafka waits before fetching again for a partition
+	// whose messages fill the local queue (queued.max.messages.kbytes,
+	// 64 MiB). Its default of a second starves a consumer that empties the
+	// queue faster than that: one fetch of compressed chunks brings more
+	// than 64 MiB, which a computer processes in a fraction of a second,
+	// then waits out the rest. On 2 cores, draining 3,000 chunks of 500
+	// records: 160,000 records/s at 1000 ms, 900,000 at 50 ms, no better
+	// at 10 ms (see bench/README.md).
+	defaultFetchQueueBackoffMs = 50
 )
 
 // commonConfig is what every client gets: where the cluster is, how to
@@ -126,8 +135,9 @@ func TransactionalProducerConfig(c Config, transactionalID string, extra kafka.C
 
 // ConsumerConfig is the configuration of a member of group: offsets are
 // committed by the program only (no auto commit, no auto offset store),
-// only committed transactions are read, and a group without offsets starts
-// at the earliest record.
+// only committed transactions are read, a group without offsets starts at
+// the earliest record, and a full local queue delays the next fetch by
+// 50 ms, not a second.
 //
 // protocol is GroupProtocolClassic (or "") for the classic protocol with
 // the cooperative-sticky assignor, or GroupProtocolConsumer for KIP-848's,
@@ -142,6 +152,7 @@ func ConsumerConfig(c Config, group, protocol string, extra kafka.ConfigMap) kaf
 		"enable.auto.offset.store": false,
 		"isolation.level":          "read_committed",
 		"auto.offset.reset":        "earliest",
+		"fetch.queue.backoff.ms":   defaultFetchQueueBackoffMs,
 	} {
 		cm[k] = v
 	}

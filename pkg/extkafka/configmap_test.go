@@ -65,7 +65,7 @@ func TestConsumerConfig(t *testing.T) {
 			cm := ConsumerConfig(c, "computers", tc.protocol, nil)
 			for k, v := range map[string]any{
 				"group.id": "computers", "enable.auto.commit": false, "enable.auto.offset.store": false,
-				"isolation.level": "read_committed", "auto.offset.reset": "earliest",
+				"isolation.level": "read_committed", "auto.offset.reset": "earliest", "fetch.queue.backoff.ms": 50,
 			} {
 				require.Equal(t, v, cm[k], k)
 			}
