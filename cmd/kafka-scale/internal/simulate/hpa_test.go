@@ -101,7 +101,12 @@ type step struct {
 
 func TestHPAReconcile(t *testing.T) {
 	s := time.Second
-	chart := ChartBehavior()
+	// The computer chart's first behavior: up by 4 pods or 100 % a minute,
+	// down one pod a minute after 300 s.
+	chart := Behavior{
+		ScaleUp:   Rules{Window: 0, Select: SelectMax, Policies: []Policy{{Pods, 4, 60 * s}, {Percent, 100, 60 * s}}},
+		ScaleDown: Rules{Window: 300 * s, Select: SelectMin, Policies: []Policy{{Pods, 1, 60 * s}}},
+	}
 	for _, tc := range []struct {
 		name     string
 		min, max int32
@@ -169,6 +174,15 @@ func TestHPAReconcile(t *testing.T) {
 				{at: 0, current: 1, desired: 1, want: 1},
 				{at: 15 * s, current: 1, desired: 8, want: 1}, // 1 at 0 s is in the window
 				{at: 30 * s, current: 1, desired: 8, want: 8}, // 0 s is out
+			},
+		},
+		{
+			name: "scale down by half a minute", min: 1, max: 12, behavior: ChartBehavior(),
+			steps: []step{
+				{at: 0, current: 7, desired: 0, want: 7},
+				{at: 301 * s, current: 7, desired: 0, want: 3}, // the floor is int(7 * 0.5) = 3
+				{at: 316 * s, current: 3, desired: 0, want: 3},
+				{at: 361 * s, current: 3, desired: 0, want: 1},
 			},
 		},
 		{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -209,6 +210,7 @@ func (p *partition) oldest(now time.Duration) time.Duration {
 }
 
 type pod struct {
+	id      int
 	created time.Duration
 	joined  bool
 }
@@ -223,9 +225,11 @@ func Run(c Config) (*Result, error) {
 	hpa := &HPA{Min: max(a.MinReplicas, 1), Max: a.MaxReplicas, Tolerance: a.Tolerance, Behavior: a.Behavior}
 	var pods []pod
 	replicas := a.InitialReplicas
+	nextID := 0
 	resize := func(now time.Duration, n int32) {
 		for int32(len(pods)) < n {
-			pods = append(pods, pod{created: now})
+			nextID++
+			pods = append(pods, pod{id: nextID, created: now})
 		}
 		// The ReplicaSet deletes the newest pods first.
 		if int32(len(pods)) > n {
@@ -242,8 +246,32 @@ func Run(c Config) (*Result, error) {
 		}
 		return n
 	}
-	lastMembers := int32(-1)
-	var pausedUntil time.Duration
+	// Partition i belongs to the (i mod m)th member; when a member joins
+	// or leaves, the partitions that change hands stop for a rebalance
+	// (cooperative-sticky moves only those).
+	owner := make([]int, w.Partitions)
+	pausedUntil := make([]time.Duration, w.Partitions)
+	first := true
+	assign := func(now time.Duration) {
+		var ids []int
+		for _, p := range pods {
+			if p.joined {
+				ids = append(ids, p.id)
+			}
+		}
+		for i := range owner {
+			o := 0
+			if len(ids) > 0 {
+				o = ids[i%len(ids)]
+			}
+			if o != owner[i] && !first {
+				pausedUntil[i] = now + w.Rebalance
+			}
+			owner[i] = o
+		}
+		first = false
+	}
+	membership := ""
 
 	// current is the autoscaler's signal as it is now; a delayed metric
 	// (Prometheus's) is read from a history of it.
@@ -398,22 +426,28 @@ func Run(c Config) (*Result, error) {
 		}
 
 		// A change of membership stops the group for a rebalance.
-		if m := members(); m != lastMembers {
-			if lastMembers >= 0 {
-				pausedUntil = now + w.Rebalance
+		var b strings.Builder
+		for _, p := range pods {
+			if p.joined {
+				fmt.Fprintf(&b, "%d,", p.id)
 			}
-			lastMembers = m
+		}
+		if b.String() != membership || first {
+			membership = b.String()
+			assign(now)
 		}
 
 		// Consumption: partition i belongs to member i mod m; a member
 		// shares its throughput among its partitions that have work.
-		if m := int(members()); m > 0 && now >= pausedUntil {
+		if members() > 0 {
 			budget := w.Throughput * c.Step.Seconds()
-			for k := 0; k < m; k++ {
-				var mine []int
-				for i := k; i < len(parts); i += m {
-					mine = append(mine, i)
+			byOwner := map[int][]int{}
+			for i, o := range owner {
+				if o != 0 && now >= pausedUntil[i] {
+					byOwner[o] = append(byOwner[o], i)
 				}
+			}
+			for _, mine := range byOwner {
 				processed += share(parts, mine, budget)
 			}
 		}

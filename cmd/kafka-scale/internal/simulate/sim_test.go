@@ -36,7 +36,9 @@ func TestRunBurst(t *testing.T) {
 	require.InDelta(t, 1200, s.PeakLag, 2)
 	for _, x := range res.Samples {
 		require.LessOrEqual(t, x.Replicas, int32(6))
-		require.LessOrEqual(t, x.Metric, float64(6*50), "the metric is capped at partitions x lagThreshold")
+		// Capped at partitions x lagThreshold, by KEDA's integer division:
+		// up to a threshold more passes.
+		require.Less(t, x.Metric, float64(7*50), "the metric is capped")
 	}
 	// 1200 messages at 5 x 5 a second take 48 s; the first sync, pod starts
 	// and rebalances add to it; a single computer would take 240 s.
@@ -73,6 +75,7 @@ func TestRunSteadyLoadThrashesWithoutWindow(t *testing.T) {
 		c := Defaults()
 		c.Workload.Partitions = 12
 		c.Workload.Throughput = 10
+		c.Autoscaler.LagThreshold = 100
 		c.Workload.Loads = nil
 		for i := 0; i < 20; i++ {
 			c.Workload.Loads = append(c.Workload.Loads, Load{At: time.Duration(i) * 90 * time.Second, Messages: 2000, Rate: 50})
