@@ -66,7 +66,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	log.Info("compute topic ready", zap.String("topic", cfg.ComputeTopic), zap.Bool("created", created))
 	probe.SetReady()
 
-	producer, err := extkafka.NewProducer(extkafka.ProducerConfig(cfg.Kafka, nil), log, stats)
+	producer, err := extkafka.NewProducer(extkafka.ProducerConfig(cfg.Kafka, load.ProducerConfig()), log, stats)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,14 @@ type Producer interface {
 	Len() int
 }
 
+// ProducerConfig is what the loader needs of its producer on top of
+// extkafka's defaults: delivery reports that carry the opaque and the error,
+// which is all it reads. By default confluent-kafka-go copies the key and
+// value of every delivered message back into Go memory: 500 KB a chunk.
+func ProducerConfig() kafka.ConfigMap {
+	return kafka.ConfigMap{"go.delivery.report.fields": "none"}
+}
+
 // Loader produces the chunks of sources to one topic.
 type Loader struct {
 	Producer  Producer

@@ -42,7 +42,8 @@ func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
 		return err
 	}
 	p.keys = append(p.keys, string(msg.Key))
-	ack := *msg
+	// As ProducerConfig asks: the report has no key, value or headers.
+	ack := kafka.Message{TopicPartition: msg.TopicPartition, Opaque: msg.Opaque}
 	if p.fail[string(msg.Key)] {
 		ack.TopicPartition.Error = kafka.NewError(kafka.ErrMsgTimedOut, "delivery timed out", false)
 	}
@@ -99,4 +100,13 @@ func TestLoad(t *testing.T) {
 			require.Equal(t, tc.wantOK, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues("ok")))
 		})
 	}
+}
+
+func TestProducerConfig(t *testing.T) {
+	cm := ProducerConfig()
+	require.Equal(t, "none", cm["go.delivery.report.fields"])
+	cm["bootstrap.servers"] = "127.0.0.1:1"
+	p, err := kafka.NewProducer(&cm)
+	require.NoError(t, err, "confluent-kafka-go accepts it")
+	p.Close()
 }
