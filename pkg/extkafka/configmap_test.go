@@ -35,6 +35,7 @@ func TestProducerConfig(t *testing.T) {
 		"debug":                                 "msg,protocol",
 		"queue.buffering.max.kbytes":            65536,
 		"message.timeout.ms":                    120000,
+		"go.produce.channel.size":               0, // no buffer for the unused ProduceChannel
 	}, cm)
 }
 
