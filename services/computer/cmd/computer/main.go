@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -27,7 +28,24 @@ import (
 )
 
 func main() {
+	if p, ok := gcPercent(os.LookupEnv); ok {
+		debug.SetGCPercent(p)
+	}
 	os.Exit(service.Main("computer", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, serve))
+}
+
+// gcPercent is the garbage collector's target the computer sets, unless
+// GOGC is in the environment. Every chunk consumed is copied into a new
+// 500 KB slice (confluent-kafka-go copies message values into Go memory)
+// against a live heap of a few MB: at Go's default of 100 the collector
+// runs every few chunks, and the runtime keeps handing pages back to the
+// system and faulting them in again. At 400 the heap stays within a few
+// tens of MB and a computer processes 20-40% more records per CPU second.
+func gcPercent(lookup func(string) (string, bool)) (int, bool) {
+	if _, set := lookup("GOGC"); set {
+		return 0, false
+	}
+	return 400, true
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
@@ -57,12 +75,26 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	}
 	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID, kafka.ConfigMap{
 		"transaction.timeout.ms": strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10),
+		// A failed delivery fails the transaction's commit: no report per
+		// result, and a small events channel, which ServeProducerEvents
+		// empties (the default buffer, a million events, is 16 MB that
+		// every garbage collection scans).
+		"go.delivery.reports":    false,
+		"go.events.channel.size": 1000,
 	}), log, stats)
 	if err != nil {
 		consumer.Close()
 		return err
 	}
-	defer producer.Close()
+	producerEvents := make(chan struct{})
+	go func() {
+		defer close(producerEvents)
+		worker.ServeProducerEvents(producer.Events(), stats, log)
+	}()
+	defer func() {
+		producer.Close() // closes its events channel
+		<-producerEvents
+	}()
 	log.Info("starting", zap.String("group", cfg.Group), zap.String("protocol", cfg.GroupProtocol),
 		zap.String("transactional_id", cfg.TransactionalID), zap.String("compute_topic", cfg.ComputeTopic), zap.String("results_topic", cfg.ResultsTopic))
 

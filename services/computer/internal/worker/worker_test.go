@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
@@ -299,4 +301,19 @@ func TestProcessingLogWriteFailureStopsOnlyTheLog(t *testing.T) {
 	require.NoError(t, w.Run(ctx))
 	require.Equal(t, 1, fw.writes, "no writes after the first failure")
 	require.Equal(t, []string{"init", "begin", "offsets", "commit", "begin", "offsets", "commit"}, p.calls)
+}
+
+func TestServeProducerEvents(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	events := make(chan kafka.Event, 3)
+	events <- kafka.NewError(kafka.ErrAllBrokersDown, "all brokers down", false)
+	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Error: kafka.NewError(kafka.ErrMsgTimedOut, "timed out", false)}}
+	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}}
+	close(events)
+	ServeProducerEvents(events, nil, zap.New(core)) // returns once the channel is closed
+	var msgs []string
+	for _, e := range logs.All() {
+		msgs = append(msgs, e.Message)
+	}
+	require.Equal(t, []string{"producer error", "result not delivered"}, msgs)
 }
