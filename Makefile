@@ -162,3 +162,12 @@ test-autoscaling: build ## KEDA scales real computers on lag: local broker, cont
 		KAFKA_PORT=$(TEST_AUTOSCALING_KAFKA_PORT) scripts/with-kafka.sh \
 			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 15m ./e2e/autoscaling/... \
 			$(if $(AUTOSCALING_DOCS),-args -docs $(abspath $(AUTOSCALING_DOCS)))
+
+# Benchmarks: bench/README.md. Not part of `make test`: a run takes five to ten
+# minutes, starts its own broker (port 29492) and wants a quiet machine.
+
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: build ## Measure the pipeline on this machine; writes bench/results/<date>.md.
+	go run ./bench/cmd/bench $(BENCH_FLAGS)

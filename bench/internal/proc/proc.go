@@ -1,0 +1,381 @@
+// Package proc runs the service binaries for the benchmark: it starts them
+// in their own process groups, keeps their logs in files, finds the
+// addresses they listen on from those logs, reads their metrics and CPU
+// time, and stops every process it started.
+package proc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Group is the set of processes started for one benchmark; Close kills any
+// still running.
+type Group struct {
+	dir string
+	env []string
+
+	mu    sync.Mutex
+	procs []*Proc
+}
+
+// NewGroup starts processes with env added to this process's environment,
+// and keeps their logs in dir.
+func NewGroup(dir string, env ...string) *Group { return &Group{dir: dir, env: env} }
+
+// Proc is a started process.
+type Proc struct {
+	Name    string
+	LogPath string
+	Started time.Time
+
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	stdout bytes.Buffer
+
+	mu    sync.Mutex
+	addrs map[string]string
+}
+
+// Start runs bin with args. Its stderr, the service's JSON log, goes to
+// <dir>/<name>.log; its stdout is kept for Stdout.
+func (g *Group) Start(name, bin string, args ...string) (*Proc, error) {
+	logPath := filepath.Join(g.dir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), g.env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	p := &Proc{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{}), addrs: map[string]string{}}
+	cmd.Stdout = &p.stdout
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p.Started = time.Now()
+	g.mu.Lock()
+	g.procs = append(g.procs, p)
+	g.mu.Unlock()
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			_, _ = logFile.Write(append(line, '\n'))
+			p.scan(line)
+		}
+		_, _ = io.Copy(logFile, stderr)
+		p.err = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Close kills every process of the group that is still running.
+func (g *Group) Close() {
+	g.mu.Lock()
+	procs := slices.Clone(g.procs)
+	g.mu.Unlock()
+	for _, p := range procs {
+		p.Kill()
+	}
+}
+
+func (p *Proc) scan(line []byte) {
+	var entry struct {
+		Msg    string `json:"msg"`
+		Server string `json:"server"`
+		Addr   string `json:"addr"`
+	}
+	if json.Unmarshal(line, &entry) == nil && entry.Msg == "listening" {
+		p.mu.Lock()
+		p.addrs[entry.Server] = entry.Addr
+		p.mu.Unlock()
+	}
+}
+
+// Addr waits until the process has logged the address of its server
+// called server ("admin", "api").
+func (p *Proc) Addr(ctx context.Context, server string) (string, error) {
+	err := Poll(ctx, 20*time.Millisecond, func() (bool, error) {
+		p.mu.Lock()
+		a := p.addrs[server]
+		p.mu.Unlock()
+		if a != "" {
+			return true, nil
+		}
+		if p.Exited() {
+			return false, fmt.Errorf("%s exited before listening: %v (log %s)", p.Name, p.err, p.LogPath)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %s address: %w", p.Name, server, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addrs[server], nil
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait waits for the process to end and returns its error (nil for exit
+// code 0).
+func (p *Proc) Wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("%s: %w (log %s)", p.Name, p.err, p.LogPath)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", p.Name, ctx.Err())
+	}
+}
+
+// Stop sends SIGTERM and waits up to timeout for the process to end, then
+// kills it.
+func (p *Proc) Stop(timeout time.Duration) error {
+	if p.Exited() {
+		return nil
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := p.Wait(ctx); err != nil {
+		p.Kill()
+		return err
+	}
+	return nil
+}
+
+// Kill kills the process's group at once and waits for it.
+func (p *Proc) Kill() {
+	if p.Exited() {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
+// PID is the process's id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// LibrdkafkaCPU is the CPU time so far of a running process's librdkafka
+// threads (named "rdk:..."), 0 once it has exited.
+func (p *Proc) LibrdkafkaCPU() time.Duration {
+	threads, err := ThreadCPU(p.PID())
+	if err != nil {
+		return 0
+	}
+	var d time.Duration
+	for name, t := range threads {
+		if strings.HasPrefix(name, "rdk:") {
+			d += t
+		}
+	}
+	return d
+}
+
+// Stdout is what the process printed; complete once it has exited.
+func (p *Proc) Stdout() []byte {
+	<-p.done
+	return p.stdout.Bytes()
+}
+
+// CPU is the CPU time (user and system) the process used; complete once
+// it has exited, else what /proc says so far.
+func (p *Proc) CPU() time.Duration {
+	if p.Exited() && p.cmd.ProcessState != nil {
+		return p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	}
+	d, _ := CPUOf(p.cmd.Process.Pid)
+	return d
+}
+
+// clockTick is USER_HZ, the unit of /proc/<pid>/stat's times: 100 on
+// every Linux architecture Go supports.
+const clockTick = 100
+
+// CPUOf reads the CPU time (user and system) of a running process from
+// /proc.
+func CPUOf(pid int) (time.Duration, error) {
+	return cpuOfStat(fmt.Sprintf("/proc/%d/stat", pid))
+}
+
+func cpuOfStat(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after its closing parenthesis.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("%s: no command name", path)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("%s: %d fields", path, len(f))
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(f[11], &utime); err != nil {
+		return 0, fmt.Errorf("%s utime: %w", path, err)
+	}
+	if _, err := fmt.Sscan(f[12], &stime); err != nil {
+		return 0, fmt.Errorf("%s stime: %w", path, err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTick, nil
+}
+
+// ThreadCPU is the CPU time (user and system) of a running process's
+// threads, summed by thread name with digits dropped: a JVM's
+// "C2 CompilerThread0" and "C2 CompilerThread1" count as
+// "C CompilerThread".
+func ThreadCPU(pid int) (map[string]time.Duration, error) {
+	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Duration{}
+	for _, dir := range dirs {
+		comm, err := os.ReadFile(filepath.Join(dir, "comm"))
+		if err != nil {
+			continue // the thread ended
+		}
+		tid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil {
+			continue
+		}
+		d, err := cpuOfStat(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+		if err != nil {
+			continue
+		}
+		name := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return -1
+			}
+			return r
+		}, strings.TrimSpace(string(comm)))
+		out[name] += d
+	}
+	return out, nil
+}
+
+// Poll calls cond every interval until it returns true or an error, or ctx
+// is done.
+func Poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// MetricSum adds up every sample of the metric called name on an admin
+// server's /metrics, whatever its labels.
+func MetricSum(ctx context.Context, adminAddr, name string) (float64, error) {
+	body, err := get(ctx, "http://"+adminAddr+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+			return 0, fmt.Errorf("metric %s: %q: %w", name, line, err)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// Ready reports whether an admin server's /readyz answers 200.
+func Ready(ctx context.Context, adminAddr string) bool {
+	_, err := get(ctx, "http://"+adminAddr+"/readyz")
+	return err == nil
+}
+
+// GetJSON GETs url and decodes its JSON body into v.
+func GetJSON(ctx context.Context, url string, v any) error {
+	body, err := get(ctx, url)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}
+
+var errStatus = errors.New("HTTP status")
+
+func get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("GET %s: %w %d", url, errStatus, resp.StatusCode)
+	}
+	return body, nil
+}
+
+// SaveProfile saves a CPU profile of d from an admin server's
+// /debug/pprof/profile to path.
+func SaveProfile(ctx context.Context, adminAddr string, d time.Duration, path string) error {
+	body, err := get(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", adminAddr, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
+}
