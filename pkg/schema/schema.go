@@ -50,11 +50,13 @@ const (
 	TypeSnapshot = "snapshot"
 )
 
-// Version is the newest version this build writes and reads.
-const Version = 1
+// Versions are the newest versions of each message type this build reads.
+// Chunk version 2 added compressed records (codec, data_size).
+var versions = map[string]int{TypeChunk: 2, TypeResult: 1, TypeSnapshot: 1}
 
 var (
-	// ErrUnsupportedVersion: the message is of a version newer than Version.
+	// ErrUnsupportedVersion: the message is of a version newer than this
+	// build reads.
 	ErrUnsupportedVersion = errors.New("unsupported schema version")
 	// ErrWrongType: the message is not of the expected type.
 	ErrWrongType = errors.New("wrong message type")
@@ -70,7 +72,11 @@ type Header struct {
 
 // Headers returns the headers of a message of type typ at the current version.
 func Headers(typ string) []Header {
-	return []Header{{Key: HeaderType, Value: []byte(typ)}, {Key: HeaderVersion, Value: []byte(strconv.Itoa(Version))}}
+	return headers(typ, versions[typ])
+}
+
+func headers(typ string, v int) []Header {
+	return []Header{{Key: HeaderType, Value: []byte(typ)}, {Key: HeaderVersion, Value: []byte(strconv.Itoa(v))}}
 }
 
 // CheckHeaders verifies that headers announce a message of type typ that this
@@ -87,8 +93,8 @@ func CheckHeaders(headers []Header, typ string) error {
 			if err != nil {
 				return fmt.Errorf("%w: version header %q", ErrMalformed, h.Value)
 			}
-			if v > Version || v < 1 {
-				return fmt.Errorf("%w: %d (this build reads up to %d)", ErrUnsupportedVersion, v, Version)
+			if v > versions[typ] || v < 1 {
+				return fmt.Errorf("%w: %s version %d (this build reads up to %d)", ErrUnsupportedVersion, typ, v, versions[typ])
 			}
 		}
 	}

@@ -25,6 +25,7 @@ REPLICATION_FACTOR: {{ $t.replicas | int | quote }}
 TOPIC_CONFIG: {{ join "," $pairs | quote }}
 {{- end }}
 CHUNK_SIZE: {{ .Values.chunkSize | int | quote }}
+CHUNK_CODEC: {{ .Values.chunkCodec | quote }}
 PARALLEL: {{ .Values.parallel | int | quote }}
 EXIT_DELAY: {{ .Values.exitDelay | quote }}
 DOWNLOAD_ATTEMPTS: {{ .Values.download.attempts | int | quote }}

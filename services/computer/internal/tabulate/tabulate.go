@@ -28,17 +28,18 @@ type Tabulator struct {
 	rejected *prometheus.CounterVec
 	headers  []kafka.Header
 	rec      census.Record
+	buf      []byte // decompressed records, reused from chunk to chunk
 }
 
 // New returns a Tabulator registering its metrics on reg.
 func New(reg prometheus.Registerer, log *zap.Logger) *Tabulator {
 	t := &Tabulator{
 		log: log,
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_total",
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_buftotal",
 			Help: "Records parsed and tabulated."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_bytes_total",
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_bufbytes_total",
 			Help: "Bytes of records processed, good and bad."}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_records_total",
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_buftotal",
 			Help: "Records that failed to parse, by source and reason (length, field:<NAME>)."}, []string{"source", "reason"}),
 	}
 	reg.MustRegister(t.records, t.bytes, t.rejected)
@@ -61,11 +62,20 @@ func (t *Tabulator) Process(msg *kafka.Message) ([]worker.Output, error) {
 	if err := schema.DecodeChunk(msg.Value, &c); err != nil {
 		return nil, fmt.Errorf("chunk %q: %w", msg.Key, err)
 	}
+	data, err := c.RecordData(t.buf)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %q: %w", msg.Key, err)
+	}
+	if c.Codec != schema.CodecNone {
+		t.buf = data
+	}
+	c.Data, c.Codec = data, schema.CodecNone
 	r := t.Tabulate(&c)
 	return []worker.Output{{Key: r.Key(), Value: schema.AppendResult(nil, r), Headers: t.headers}}, nil
 }
 
-// Tabulate parses the chunk's records and tabulates the good ones.
+// Tabulate parses the chunk's records and tabulates the good ones; c.Data
+// holds the records as they are (CodecNone).
 func (t *Tabulator) Tabulate(c *schema.Chunk) *schema.Result {
 	r := &schema.Result{Source: c.Source, Fingerprint: c.Fingerprint, Year: c.Year, Month: c.Month, Seq: c.Seq,
 		Last: c.Last, Error: c.Error, Rejects: map[string]uint64{}, Tally: tally.New()}

@@ -68,16 +68,30 @@ func TestProcess(t *testing.T) {
 	recs := realRecords(t)
 	topic := "compute"
 	chunk := schema.AppendChunk(nil, &schema.Chunk{Source: "jan20pub.dat.gz", Fingerprint: "fp", Year: 2020, Month: 1, FirstLine: 1, Records: 1, Data: append(recs[0], '\n')})
+	var four []byte
+	for range 4 {
+		four = append(append(four, recs[0]...), '\n')
+	}
+	enc := schema.ChunkEncoder{Codec: schema.CodecLZ4}
+	lz4Chunk := enc.Append(nil, &schema.Chunk{Source: "jan20pub.dat.gz", Fingerprint: "fp", Year: 2020, Month: 1, FirstLine: 1, Records: 4, Data: four})
+	var corrupt schema.Chunk
+	require.NoError(t, schema.DecodeChunk(bytes.Clone(lz4Chunk), &corrupt))
+	require.Equal(t, schema.CodecLZ4, corrupt.Codec, "four records compress")
+	corrupt.DataSize++
+	corruptChunk := schema.AppendChunk(nil, &corrupt)
 	hdrs := func(typ, version string) []kafka.Header {
 		return []kafka.Header{{Key: schema.HeaderType, Value: []byte(typ)}, {Key: schema.HeaderVersion, Value: []byte(version)}}
 	}
 	for _, tc := range []struct {
-		name    string
-		msg     *kafka.Message
-		wantErr string
+		name        string
+		msg         *kafka.Message
+		wantRecords uint64
+		wantErr     string
 	}{
-		{name: "chunk", msg: &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}, Key: []byte("jan20pub.dat.gz/0"), Value: chunk, Headers: hdrs("chunk", "1")}},
-		{name: "newer schema", msg: &kafka.Message{Key: []byte("k"), Value: chunk, Headers: hdrs("chunk", "9")}, wantErr: `chunk "k": unsupported schema version: 9`},
+		{name: "chunk", msg: &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}, Key: []byte("jan20pub.dat.gz/0"), Value: chunk, Headers: hdrs("chunk", "1")}, wantRecords: 1},
+		{name: "lz4 chunk", msg: &kafka.Message{Key: []byte("jan20pub.dat.gz/0"), Value: lz4Chunk, Headers: hdrs("chunk", "2")}, wantRecords: 4},
+		{name: "corrupt lz4 chunk", msg: &kafka.Message{Key: []byte("k"), Value: corruptChunk, Headers: hdrs("chunk", "2")}, wantErr: `chunk "k": corrupt chunk data: lz4`},
+		{name: "newer schema", msg: &kafka.Message{Key: []byte("k"), Value: chunk, Headers: hdrs("chunk", "9")}, wantErr: `chunk "k": unsupported schema version: chunk version 9 (this build reads up to 2)`},
 		{name: "garbage", msg: &kafka.Message{Key: []byte("k"), Value: []byte{0xff, 0xff}, Headers: hdrs("chunk", "1")}, wantErr: `chunk "k": malformed message`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +106,8 @@ func TestProcess(t *testing.T) {
 			require.Equal(t, "jan20pub.dat.gz", string(outs[0].Key))
 			var r schema.Result
 			require.NoError(t, schema.DecodeResult(outs[0].Value, &r))
-			require.Equal(t, uint64(1), r.Tally.Records())
+			require.Equal(t, tc.wantRecords, r.Tally.Records())
+			require.Equal(t, tc.wantRecords, r.Records)
 			require.True(t, strings.HasPrefix(string(outs[0].Headers[0].Value), "result"))
 		})
 	}

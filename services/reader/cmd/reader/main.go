@@ -66,13 +66,13 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	log.Info("compute topic ready", zap.String("topic", cfg.ComputeTopic), zap.Bool("created", created))
 	probe.SetReady()
 
-	producer, err := extkafka.NewProducer(extkafka.ProducerConfig(cfg.Kafka, load.ProducerConfig()), log, stats)
+	producer, err := extkafka.NewProducer(extkafka.ProducerConfig(cfg.Kafka, load.ProducerConfig(cfg.Codec())), log, stats)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
 
-	loader := &load.Loader{Producer: producer, Topic: cfg.ComputeTopic, ChunkSize: cfg.ChunkSize, Parallel: cfg.Parallel,
+	loader := &load.Loader{Producer: producer, Topic: cfg.ComputeTopic, ChunkSize: cfg.ChunkSize, Codec: cfg.Codec(), Parallel: cfg.Parallel,
 		Log: log, Metrics: m, Stats: stats}
 	start := time.Now()
 	reports, err := loader.Load(ctx, sources)

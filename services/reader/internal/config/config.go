@@ -12,6 +12,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
 )
@@ -19,6 +20,12 @@ import (
 // DefaultChunkSize is the number of records per chunk; see the Performance
 // section of the README for the measurements behind it.
 const DefaultChunkSize = 500
+
+// Codec is the chunk codec of --chunk-codec; Validate has checked it.
+func (c *Config) Codec() schema.Codec {
+	codec, _ := schema.ParseCodec(c.ChunkCodec)
+	return codec
+}
 
 // Config is everything the reader is told.
 type Config struct {
@@ -34,6 +41,7 @@ type Config struct {
 	ReplicationFactor int
 	TopicConfig       flagenv.StringList
 	ChunkSize         int
+	ChunkCodec        string
 	Parallel          int
 
 	DownloadAttempts   int
@@ -57,6 +65,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the compute topic when the reader creates it (3 on a production cluster)")
 	fs.Var(&c.TopicConfig, "topic-config", "topic config key=value for the compute topic when created; repeatable")
 	fs.IntVar(&c.ChunkSize, "chunk-size", DefaultChunkSize, "records per chunk")
+	fs.StringVar(&c.ChunkCodec, "chunk-codec", "lz4",
+		"compression of each chunk's records: lz4 (chunk schema version 2; the compute topic's batches are then not compressed again) or none (version 1, for computers older than version 2)")
 	fs.IntVar(&c.Parallel, "parallel", 2, "sources read at once")
 	fs.IntVar(&c.DownloadAttempts, "download-attempts", 6, "attempts per download request (network errors and 5xx are retried)")
 	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
@@ -102,6 +112,9 @@ func (c *Config) Validate() error {
 		// A chunk must fit Kafka's default 1 MB message size: 900 records of
 		// 1001 bytes plus headers do.
 		errs = append(errs, fmt.Errorf("--chunk-size %d: want 1 to 900 records", c.ChunkSize))
+	}
+	if _, err := schema.ParseCodec(c.ChunkCodec); err != nil {
+		errs = append(errs, fmt.Errorf("--chunk-codec: %w", err))
 	}
 	if c.Parallel < 1 {
 		errs = append(errs, fmt.Errorf("--parallel %d: want at least 1", c.Parallel))

@@ -31,10 +31,15 @@ type Producer interface {
 
 // ProducerConfig is what the loader needs of its producer on top of
 // extkafka's defaults: delivery reports that carry the opaque and the error,
-// which is all it reads. By default confluent-kafka-go copies the key and
-// value of every delivered message back into Go memory: 500 KB a chunk.
-func ProducerConfig() kafka.ConfigMap {
-	return kafka.ConfigMap{"go.delivery.report.fields": "none"}
+// which is all it reads (by default confluent-kafka-go copies the key and
+// value of every delivered message back into Go memory). Chunks whose
+// records the loader compresses itself are not compressed again.
+func ProducerConfig(codec schema.Codec) kafka.ConfigMap {
+	cm := kafka.ConfigMap{"go.delivery.report.fields": "none"}
+	if codec != schema.CodecNone {
+		cm["compression.type"] = "none"
+	}
+	return cm
 }
 
 // Loader produces the chunks of sources to one topic.
@@ -42,7 +47,8 @@ type Loader struct {
 	Producer  Producer
 	Topic     string
 	ChunkSize int
-	Parallel  int // sources read at once
+	Codec     schema.Codec // compression of each chunk's records
+	Parallel  int          // sources read at once
 	Log       *zap.Logger
 	Metrics   *Metrics
 	Stats     *extkafka.Stats // librdkafka statistics, may be nil
@@ -164,9 +170,10 @@ func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, 
 	}
 	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp))
 	var buf []byte
+	enc := schema.ChunkEncoder{Codec: l.Codec}
 	st, cutErr := chunker.Cut(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month}, l.ChunkSize,
 		func(c *schema.Chunk) error {
-			buf = schema.AppendChunk(buf[:0], c)
+			buf = enc.Append(buf[:0], c)
 			return l.produce(ctx, c, buf, p, pending)
 		})
 	p.mu.Lock()
@@ -196,7 +203,7 @@ func (l *Loader) produce(ctx context.Context, c *schema.Chunk, value []byte, p *
 		Value:          value,
 		Opaque:         p,
 	}
-	for _, h := range schema.Headers(schema.TypeChunk) {
+	for _, h := range schema.ChunkHeaders(l.Codec) {
 		msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 	}
 	pending.Add(1)

@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,7 @@ type fakeProducer struct {
 	fullEvery int
 	calls     int
 	keys      []string
+	codecs    []schema.Codec
 }
 
 func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
@@ -41,6 +43,15 @@ func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
 	if err := schema.DecodeChunk(bytes.Clone(msg.Value), &c); err != nil {
 		return err
 	}
+	// Every chunk's records come back whole, compressed or not.
+	data, err := c.RecordData(nil)
+	if err != nil {
+		return err
+	}
+	if got := bytes.Count(data, []byte("\n")); got != int(c.Records) {
+		return fmt.Errorf("chunk %s: %d records, %d lines", msg.Key, c.Records, got)
+	}
+	p.codecs = append(p.codecs, c.Codec)
 	p.keys = append(p.keys, string(msg.Key))
 	// As ProducerConfig asks: the report has no key, value or headers.
 	ack := kafka.Message{TopicPartition: msg.TopicPartition, Opaque: msg.Opaque}
@@ -57,7 +68,7 @@ func (p *fakeProducer) Len() int                 { return 0 }
 func writeFile(t *testing.T, dir, name string, lines int) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("x\r\n", lines)), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(strings.Repeat("x", 200)+"\r\n", lines)), 0o600))
 	return path
 }
 
@@ -85,7 +96,7 @@ func TestLoad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			p := &fakeProducer{events: make(chan kafka.Event), fail: tc.fail, fullEvery: tc.fullEvery}
-			l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Parallel: 2, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
+			l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Codec: schema.CodecLZ4, Parallel: 2, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
 			reports, err := l.Load(context.Background(), tc.sources)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
@@ -97,16 +108,28 @@ func TestLoad(t *testing.T) {
 				acked = append(acked, r.Acked)
 			}
 			require.Equal(t, tc.wantAcked, acked)
+			require.Contains(t, p.codecs, schema.CodecLZ4, "the records were compressed")
 			require.Equal(t, tc.wantOK, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues("ok")))
 		})
 	}
 }
 
 func TestProducerConfig(t *testing.T) {
-	cm := ProducerConfig()
-	require.Equal(t, "none", cm["go.delivery.report.fields"])
-	cm["bootstrap.servers"] = "127.0.0.1:1"
-	p, err := kafka.NewProducer(&cm)
-	require.NoError(t, err, "confluent-kafka-go accepts it")
-	p.Close()
+	for _, tc := range []struct {
+		codec           schema.Codec
+		wantCompression kafka.ConfigValue
+	}{
+		{codec: schema.CodecLZ4, wantCompression: "none"}, // the records are compressed already
+		{codec: schema.CodecNone, wantCompression: nil},   // extkafka's default applies
+	} {
+		t.Run(tc.codec.String(), func(t *testing.T) {
+			cm := ProducerConfig(tc.codec)
+			require.Equal(t, "none", cm["go.delivery.report.fields"])
+			require.Equal(t, tc.wantCompression, cm["compression.type"])
+			cm["bootstrap.servers"] = "127.0.0.1:1"
+			p, err := kafka.NewProducer(&cm)
+			require.NoError(t, err, "confluent-kafka-go accepts it")
+			p.Close()
+		})
+	}
 }
