@@ -5,7 +5,6 @@ package source
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 )
@@ -68,7 +69,9 @@ func File(path string) *Source {
 
 // Decompress returns a reader of the records of a raw stream: gzip streams
 // (recognised by their magic bytes, not their name) are decompressed, plain
-// ones pass through.
+// ones pass through. klauspost/compress's gzip decodes about 1.8 times as
+// fast as the standard library's (bench/README.md), and the reader spends
+// most of its CPU there.
 func Decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	magic, err := br.Peek(2)
