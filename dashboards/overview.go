@@ -77,7 +77,7 @@ func Overview() *dashboard.DashboardBuilder {
 			query{"sum(" + rate("kafka_scale_computer_skipped_messages_total") + ")", "computer: skipped messages"},
 			query{"sum(" + rate("kafka_scale_aggregator_bad_messages_total") + ")", "aggregator: bad messages"})).
 		WithPanel(graph("Transactions by outcome", units.OpsPerSecond,
-			"Computer transactions ended: committed, aborted (on a lost assignment or a failed commit, then rewound) or failed.", 12,
+			"Computer transactions ended: committed, aborted (on a lost assignment, or a refused commit: its results are then produced again, or the consumer rewound) or failed.", 12,
 			query{"sum by (outcome) (" + rate("kafka_scale_computer_transactions_total") + ")", "{{outcome}}"})).
 		WithPanel(graph("Transaction aborts", units.PercentUnit,
 			"Computer transactions not committed, out of all that ended.", 12,

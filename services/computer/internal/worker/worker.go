@@ -6,7 +6,11 @@
 //
 // Several chunks share a transaction, up to a count or an age. On a
 // cooperative rebalance the open transaction is committed before partitions
-// are given up; when the assignment is lost it is aborted. Any abort rewinds
+// are given up; when the assignment is lost it is aborted. A commit refused
+// for a reason the transaction survives (the group moved to a new
+// generation while it was open, which happens at every rebalance of the
+// classic protocol) aborts it and produces its results again in a new one,
+// from memory, keeping the consumer where it is. Any other abort rewinds
 // the consumer to the committed offsets, so nothing is skipped.
 package worker
 
@@ -16,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -69,6 +74,7 @@ type Consumer interface {
 	Seek(partition kafka.TopicPartition, ignoredTimeoutMs int) error
 	GetConsumerGroupMetadata() (*kafka.ConsumerGroupMetadata, error)
 	GetWatermarkOffsets(topic string, partition int32) (low, high int64, err error)
+	QueryWatermarkOffsets(topic string, partition int32, timeoutMs int) (low, high int64, err error)
 	Position(partitions []kafka.TopicPartition) ([]kafka.TopicPartition, error)
 	Close() error
 }
@@ -101,6 +107,11 @@ type Worker struct {
 	txnStart  time.Time
 	txnChunks int
 	txnOuts   int
+	outputs   []Output                              // produced in the open transaction, for a replay
+	replays   int                                   // replays since the last commit
+	commitAt  time.Time                             // no commit before this, after a replay
+	wake      bool                                  // a rebalance paused the fetchers: wake them
+	waking    sync.WaitGroup                        // wake requests in flight, waited for before Close
 	offsets   map[partitionKey]kafka.TopicPartition // next offset to consume, per partition in the open transaction
 	assigned  int
 	plog      []byte    // processing log lines not yet written
@@ -144,6 +155,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 			}
 		}
 		w.writeProcessingLog()
+		w.waking.Wait()
 		// Close leaves the group; with cooperative rebalancing the others
 		// keep their partitions and take over ours.
 		if cerr := w.consumer.Close(); cerr != nil {
@@ -161,6 +173,10 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 // step polls once and commits the transaction when it is due.
 func (w *Worker) step() error {
 	ev := w.consumer.Poll(100)
+	if w.wake {
+		w.wake = false
+		w.wakeFetcher()
+	}
 	switch e := ev.(type) {
 	case *kafka.Message:
 		if err := w.handle(e); err != nil {
@@ -178,7 +194,7 @@ func (w *Worker) step() error {
 			}
 		}
 	}
-	if w.inTxn && (w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge) {
+	if w.inTxn && (w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge) && !time.Now().Before(w.commitAt) {
 		if err := w.commit("batch"); err != nil {
 			return err
 		}
@@ -189,6 +205,24 @@ func (w *Worker) step() error {
 	}
 	return nil
 }
+
+// wakeFetcher asks the leader of an assigned partition for its offsets, in
+// the background. librdkafka pauses every fetcher while the application
+// handles a rebalance and resumes them without waking the broker thread,
+// which then sleeps up to a second before it fetches again (seen in its
+// fetch debug log, and as one-second pauses in make bench's rebalance
+// runs); a request to that broker wakes it at once.
+func (w *Worker) wakeFetcher() {
+	assigned, err := w.consumer.Assignment()
+	if err != nil || len(assigned) == 0 {
+		return
+	}
+	tp := assigned[0]
+	w.waking.Go(func() { _, _, _ = w.consumer.QueryWatermarkOffsets(*tp.Topic, tp.Partition, wakeTimeoutMs) })
+}
+
+// wakeTimeoutMs bounds a wake request, which the shutdown waits for.
+const wakeTimeoutMs = 2000
 
 // sampleLag feeds the lag tracker the log end offset librdkafka last saw
 // for each assigned partition and this member's position in it. The
@@ -219,6 +253,7 @@ func (w *Worker) handle(msg *kafka.Message) error {
 			return fmt.Errorf("begin transaction: %w", err)
 		}
 		w.inTxn, w.txnStart, w.txnChunks, w.txnOuts = true, time.Now(), 0, 0
+		w.outputs = w.outputs[:0]
 	}
 	start := time.Now()
 	outs, perr := w.proc.Process(msg)
@@ -236,6 +271,7 @@ func (w *Worker) handle(msg *kafka.Message) error {
 		if err := w.produce(o); err != nil {
 			return w.abort(fmt.Errorf("produce result: %w", err))
 		}
+		w.outputs = append(w.outputs, o)
 	}
 	tp := msg.TopicPartition
 	w.offsets[partitionKey{*tp.Topic, tp.Partition}] = kafka.TopicPartition{Topic: tp.Topic, Partition: tp.Partition, Offset: tp.Offset + 1}
@@ -274,7 +310,7 @@ func (w *Worker) commit(why string) error {
 			return w.abort(fmt.Errorf("consumer group metadata: %w", err))
 		}
 		if err := w.producer.SendOffsetsToTransaction(ctx, offsets, md); err != nil {
-			return w.abortOrFail(fmt.Errorf("send offsets to transaction: %w", err))
+			return w.abortOrReplay(why, fmt.Errorf("send offsets to transaction: %w", err))
 		}
 	}
 	for {
@@ -286,7 +322,7 @@ func (w *Worker) commit(why string) error {
 			w.log.Warn("commit transaction, retrying", zap.Error(err))
 			continue
 		}
-		return w.abortOrFail(fmt.Errorf("commit transaction: %w", err))
+		return w.abortOrReplay(why, fmt.Errorf("commit transaction: %w", err))
 	}
 	w.m.Transactions.WithLabelValues("committed").Inc()
 	w.m.TransactionSeconds.Observe(time.Since(w.txnStart).Seconds())
@@ -299,6 +335,7 @@ func (w *Worker) commit(why string) error {
 
 func (w *Worker) endTxn() {
 	w.inTxn = false
+	w.replays = 0
 	clear(w.offsets)
 	w.writeProcessingLog()
 }
@@ -317,13 +354,70 @@ func (w *Worker) writeProcessingLog() {
 	w.plog = w.plog[:0]
 }
 
-// abortOrFail aborts when the error allows it, else returns it as fatal.
-func (w *Worker) abortOrFail(err error) error {
+// abortOrReplay handles a failed commit: a fatal error is returned; else
+// the transaction is aborted and, when the commit was the loop's own (not a
+// revocation's or the shutdown's) and every partition it read is still
+// assigned, its results are produced again in a new transaction that takes
+// over its offsets, so the consumer goes on from where it is. Rewinding
+// instead would cost a fetch restart: librdkafka resumes fetching a seeked
+// partition up to a second later (make bench's rebalance pauses).
+func (w *Worker) abortOrReplay(why string, err error) error {
 	if extkafka.IsFatal(err) {
 		w.m.Transactions.WithLabelValues("failed").Inc()
 		return err
 	}
-	return w.abort(err)
+	if why != "batch" || w.replays >= maxReplays || !w.stillAssigned() {
+		return w.abort(err)
+	}
+	w.replays++
+	w.log.Warn("aborting transaction; producing its results again in a new one", zap.Error(err),
+		zap.Int("chunks", w.txnChunks), zap.Int("results", len(w.outputs)))
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	defer cancel()
+	if aerr := w.producer.AbortTransaction(ctx); aerr != nil {
+		return fmt.Errorf("abort transaction after %v: %w", err, aerr)
+	}
+	w.m.Transactions.WithLabelValues("aborted").Inc()
+	if berr := w.producer.BeginTransaction(); berr != nil {
+		return fmt.Errorf("begin transaction: %w", berr)
+	}
+	for _, o := range w.outputs {
+		if perr := w.produce(o); perr != nil {
+			return w.abort(fmt.Errorf("produce result again: %w", perr))
+		}
+	}
+	// The new transaction holds the same chunks: offsets, counts and the
+	// processing log carry over; its age starts again, and its commit waits
+	// a moment for the group to settle.
+	w.txnStart = time.Now()
+	w.commitAt = w.txnStart.Add(replayBackoff)
+	return nil
+}
+
+// A failed commit is replayed at most maxReplays times in a row, each
+// replayBackoff after the last; then the transaction is aborted and the
+// consumer rewound.
+const maxReplays = 3
+
+var replayBackoff = 50 * time.Millisecond // a variable for the tests
+
+// stillAssigned reports whether every partition the open transaction read
+// is still assigned to this member.
+func (w *Worker) stillAssigned() bool {
+	assigned, err := w.consumer.Assignment()
+	if err != nil {
+		return false
+	}
+	have := make(map[partitionKey]bool, len(assigned))
+	for _, tp := range assigned {
+		have[partitionKey{*tp.Topic, tp.Partition}] = true
+	}
+	for k := range w.offsets {
+		if !have[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // abort aborts the open transaction and rewinds the consumer to the
@@ -379,6 +473,7 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		w.assigned += len(e.Partitions)
 		w.m.AssignedPartitions.Set(float64(w.assigned))
 		w.log.Info("partitions assigned", zap.Int("added", len(e.Partitions)), zap.Int("assigned", w.assigned))
+		w.wake = true
 		w.probe.SetReady()
 	case kafka.RevokedPartitions:
 		w.m.Rebalances.WithLabelValues("revoked").Inc()

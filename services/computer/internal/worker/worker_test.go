@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ type fakeConsumer struct {
 	lost      bool
 	closed    bool
 	cancel    context.CancelFunc // called when the script runs out
+	queries   atomic.Int32       // QueryWatermarkOffsets calls
 }
 
 func (c *fakeConsumer) SubscribeTopics(_ []string, cb kafka.RebalanceCb) error { c.cb = cb; return nil }
@@ -80,6 +82,10 @@ func (c *fakeConsumer) Close() error { c.closed = true; return nil }
 func (c *fakeConsumer) GetWatermarkOffsets(string, int32) (int64, int64, error) {
 	return 0, 100, nil
 }
+func (c *fakeConsumer) QueryWatermarkOffsets(string, int32, int) (int64, int64, error) {
+	c.queries.Add(1)
+	return 0, 100, nil
+}
 func (c *fakeConsumer) Position(ps []kafka.TopicPartition) ([]kafka.TopicPartition, error) {
 	out := make([]kafka.TopicPartition, len(ps))
 	for i, p := range ps {
@@ -95,6 +101,7 @@ type fakeProducer struct {
 	failAt     int // fail the produce call number failAt (1-based), 0: never
 	offsets    [][]kafka.TopicPartition
 	commitErrs []error
+	sendErrs   []error // returned by SendOffsetsToTransaction, one a call
 }
 
 func (p *fakeProducer) InitTransactions(context.Context) error {
@@ -111,6 +118,11 @@ func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
 }
 func (p *fakeProducer) SendOffsetsToTransaction(_ context.Context, offsets []kafka.TopicPartition, _ *kafka.ConsumerGroupMetadata) error {
 	p.calls = append(p.calls, "offsets")
+	if len(p.sendErrs) > 0 {
+		err := p.sendErrs[0]
+		p.sendErrs = p.sendErrs[1:]
+		return err
+	}
 	p.offsets = append(p.offsets, offsets)
 	return nil
 }
@@ -216,6 +228,52 @@ func TestProduceFailureAbortsAndRewinds(t *testing.T) {
 	}, c.seeks)
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("committed")))
+}
+
+// staleGeneration is how the group coordinator refuses the offsets of a
+// transaction opened before a rebalance: an abortable error.
+var staleGeneration = kafka.NewError(kafka.ErrIllegalGeneration, "Specified group generation id is not valid", false)
+
+func TestRefusedCommitIsReplayedWithoutRewinding(t *testing.T) {
+	p := &fakeProducer{sendErrs: []error{staleGeneration}}
+	c, m := run(t, []kafka.Event{assign(0, 1), msg(0, 5), msg(1, 9)}, p, false)
+	// The batch's offsets are refused: abort, the two results produced
+	// again in a new transaction, committed at shutdown with the same
+	// offsets. The consumer is not rewound.
+	require.Equal(t, []string{"init", "begin", "offsets", "abort", "begin", "offsets", "commit"}, p.calls)
+	require.Equal(t, 4, p.produced)
+	require.Equal(t, map[int32]int64{0: 6, 1: 10}, offsetsOf(p.offsets[0]))
+	require.Empty(t, c.seeks)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("committed")))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.ResultsWritten), "results counted once")
+}
+
+func TestRefusedCommitRewindsAfterMaxReplays(t *testing.T) {
+	defer func(d time.Duration) { replayBackoff = d }(replayBackoff)
+	replayBackoff = 0
+	p := &fakeProducer{sendErrs: []error{staleGeneration, staleGeneration, staleGeneration, staleGeneration}}
+	c, m := run(t, []kafka.Event{assign(0), msg(0, 5), msg(0, 6), nil, nil, nil}, p, false)
+	require.Equal(t, []string{"init", "begin",
+		"offsets", "abort", "begin", // replay 1
+		"offsets", "abort", "begin", // replay 2
+		"offsets", "abort", "begin", // replay 3
+		"offsets", "abort", // then a rewind
+	}, p.calls)
+	require.Equal(t, []kafka.TopicPartition{{Topic: &topic, Partition: 0, Offset: 5}}, c.seeks)
+	require.Equal(t, 4.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
+}
+
+func TestRefusedCommitOnRevokeRewinds(t *testing.T) {
+	p := &fakeProducer{sendErrs: []error{staleGeneration}}
+	c, _ := run(t, []kafka.Event{assign(0, 1), msg(0, 5), revoke(0, 1)}, p, false)
+	require.Equal(t, []string{"init", "begin", "offsets", "abort"}, p.calls)
+	require.Len(t, c.seeks, 2, "rewound, not replayed, for partitions being given up")
+}
+
+func TestAssignmentWakesTheFetcher(t *testing.T) {
+	c, _ := run(t, []kafka.Event{assign(0, 1), msg(0, 5), assign(2), msg(2, 1)}, &fakeProducer{}, false)
+	require.Equal(t, int32(2), c.queries.Load(), "one request to a partition's leader after each assignment")
 }
 
 func TestRevokeCommitsTheOpenTransaction(t *testing.T) {
