@@ -43,7 +43,7 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.StringVar(&c.TransactionalID, "transactional-id", "", "transactional id of this member's producer (default: <group>-<hostname>-<pid>; must be unique per running member)")
 	fs.IntVar(&c.Partitions, "results-partitions", 6, "partitions of the results topic when the computer creates it")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results topic when the computer creates it (3 on a production cluster)")
-	fs.IntVar(&c.BatchChunks, "batch-chunks", 100, "chunks per transaction at most")
+	fs.IntVar(&c.BatchChunks, "batch-chunks", 400, "chunks per transaction at most")
 	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
 	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
 		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
