@@ -42,6 +42,14 @@ type Stats struct {
 // emitted, the last chunk carries the error, and Cut returns it. The chunk
 // passed to emit, and its Data, are only valid during the call.
 func Cut(ctx context.Context, r io.Reader, src Source, size int, emit func(*schema.Chunk) error) (Stats, error) {
+	return CutInto(ctx, r, src, size, nil, emit)
+}
+
+// CutInto is Cut with the chunks' buffers supplied by next: each chunk's
+// Data is a buffer next returned, which emit owns from then on (it may
+// hand it to another goroutine), and Cut calls next again for the
+// following chunk. With next nil, one buffer is reused, as by Cut.
+func CutInto(ctx context.Context, r io.Reader, src Source, size int, next func() []byte, emit func(*schema.Chunk) error) (Stats, error) {
 	if size < 1 {
 		return Stats{}, fmt.Errorf("chunk size %d: want at least 1", size)
 	}
@@ -49,9 +57,14 @@ func Cut(ctx context.Context, r io.Reader, src Source, size int, emit func(*sche
 	var (
 		st    Stats
 		line  uint64
-		data  = make([]byte, 0, size*1002)
+		data  []byte
 		chunk = schema.Chunk{Source: src.Name, Fingerprint: src.Fingerprint, Year: src.Year, Month: src.Month, FirstLine: 1}
 	)
+	if next != nil {
+		data = next()[:0]
+	} else {
+		data = make([]byte, 0, size*1002)
+	}
 	flush := func(last bool, readErr error) error {
 		chunk.Data, chunk.Last = data, last
 		if readErr != nil {
@@ -64,7 +77,14 @@ func Cut(ctx context.Context, r io.Reader, src Source, size int, emit func(*sche
 		chunk.Seq++
 		chunk.FirstLine += uint64(chunk.Records)
 		chunk.Records = 0
-		data = data[:0]
+		if last {
+			return nil
+		}
+		if next != nil {
+			data = next()[:0]
+		} else {
+			data = data[:0]
+		}
 		return nil
 	}
 	for {

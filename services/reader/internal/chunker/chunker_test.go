@@ -93,6 +93,23 @@ func TestCut(t *testing.T) {
 	}
 }
 
+func TestCutIntoHandsOverItsBuffers(t *testing.T) {
+	var (
+		handed int
+		kept   [][]byte
+	)
+	next := func() []byte { handed++; return make([]byte, 0, 8) }
+	st, err := CutInto(context.Background(), strings.NewReader("a\nb\nc\nd\ne\n"), Source{Name: "f"}, 2, next,
+		func(c *schema.Chunk) error {
+			kept = append(kept, c.Data) // owned: kept without a copy
+			return nil
+		})
+	require.NoError(t, err)
+	require.Equal(t, uint32(3), st.Chunks)
+	require.Equal(t, 3, handed, "one buffer per chunk, none after the last")
+	require.Equal(t, []string{"a\nb\n", "c\nd\n", "e\n"}, []string{string(kept[0]), string(kept[1]), string(kept[2])})
+}
+
 func TestCutStopsOnEmitError(t *testing.T) {
 	boom := errors.New("queue closed")
 	_, err := Cut(context.Background(), strings.NewReader("a\nb\nc\n"), Source{Name: "f"}, 1, func(*schema.Chunk) error { return boom })

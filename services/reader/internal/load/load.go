@@ -104,17 +104,11 @@ func (l *Loader) Load(ctx context.Context, sources []*source.Source) ([]SourceRe
 	}
 	_ = g.Wait()
 
-	// Wait for every delivery report; Flush serves the queue meanwhile.
-	flushed := make(chan struct{})
-	go func() { pending.Wait(); close(flushed) }()
-	for waiting := true; waiting; {
-		select {
-		case <-flushed:
-			waiting = false
-		default:
-			l.Producer.Flush(100)
-		}
-	}
+	// Wait for every delivery report; the producer's own poller delivers
+	// them to handleEvents. (Flush in a loop here made the last one wait
+	// up to its 100 ms timeout: it polls librdkafka, which has nothing
+	// more to say once the report is in the channel.)
+	pending.Wait()
 	close(stopEvents)
 	<-eventsDone
 
@@ -169,18 +163,15 @@ func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, 
 		return fmt.Errorf("source %s: %w", s.Name, err)
 	}
 	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp))
-	var buf []byte
-	enc := schema.ChunkEncoder{Codec: l.Codec}
-	st, cutErr := chunker.Cut(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month}, l.ChunkSize,
-		func(c *schema.Chunk) error {
-			buf = enc.Append(buf[:0], c)
-			return l.produce(ctx, c, buf, p, pending)
-		})
+	st, cutErr, produceErr := l.cutAndProduce(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month}, p, pending)
 	p.mu.Lock()
 	p.report.Records, p.report.Bytes, p.report.Chunks = st.Lines, st.Bytes, st.Chunks
 	p.mu.Unlock()
 	l.Metrics.Records.Add(float64(st.Lines))
 	l.Metrics.Bytes.Add(float64(st.Bytes))
+	if produceErr != nil {
+		return fmt.Errorf("source %s: %w", s.Name, produceErr)
+	}
 	if cutErr != nil {
 		l.Metrics.ReadErrors.Inc()
 		return fmt.Errorf("source %s: %w", s.Name, cutErr)
@@ -192,6 +183,65 @@ func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, 
 	l.Log.Info("source read", zap.String("source", s.Name), zap.Uint64("records", st.Lines),
 		zap.Uint32("chunks", st.Chunks), zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// chunkBuffers is how many chunk buffers circulate between a source's two
+// goroutines: one being filled, one being encoded, one waiting.
+const chunkBuffers = 3
+
+// cutAndProduce cuts a source's records into chunks in this goroutine
+// (decompressing as it reads) while another encodes and produces them, so
+// that one source keeps two cores busy: decompression and compression
+// each take about half of the reader's CPU. Chunk buffers go back and
+// forth, never copied. It returns when every chunk is handed to the
+// producer, or on the first error of either side: reading (cutErr) or
+// producing (produceErr; cutting then stops).
+func (l *Loader) cutAndProduce(ctx context.Context, r io.Reader, src chunker.Source, p *progress, pending *sync.WaitGroup) (st chunker.Stats, cutErr, produceErr error) {
+	free := make(chan []byte, chunkBuffers)
+	for range chunkBuffers {
+		free <- make([]byte, 0, l.ChunkSize*1002)
+	}
+	work := make(chan schema.Chunk, chunkBuffers-1)
+	var (
+		mu      sync.Mutex
+		failure error // the first produce error, shared by both goroutines
+	)
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failure
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var buf []byte
+		enc := schema.ChunkEncoder{Codec: l.Codec}
+		for c := range work {
+			// After a failure the rest is drained, its buffers returned.
+			if failed() == nil {
+				buf = enc.Append(buf[:0], &c)
+				if err := l.produce(ctx, &c, buf, p, pending); err != nil {
+					mu.Lock()
+					failure = err
+					mu.Unlock()
+				}
+			}
+			free <- c.Data
+		}
+	}()
+	st, cutErr = chunker.CutInto(ctx, r, src, l.ChunkSize, func() []byte { return <-free }, func(c *schema.Chunk) error {
+		if err := failed(); err != nil {
+			return err
+		}
+		work <- *c
+		return nil
+	})
+	close(work)
+	<-done
+	if produceErr = failed(); produceErr != nil && errors.Is(cutErr, produceErr) {
+		cutErr = nil // cutting stopped because producing had
+	}
+	return st, cutErr, produceErr
 }
 
 // produce hands one encoded chunk to the producer, waiting while its queue

@@ -25,7 +25,8 @@ import (
 type fakeProducer struct {
 	mu        sync.Mutex
 	events    chan kafka.Event
-	fail      map[string]bool
+	fail      map[string]bool // keys whose delivery fails
+	reject    map[string]bool // keys Produce refuses
 	fullEvery int
 	calls     int
 	keys      []string
@@ -38,6 +39,9 @@ func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
 	p.calls++
 	if p.fullEvery > 0 && p.calls%p.fullEvery == 0 {
 		return kafka.NewError(kafka.ErrQueueFull, "queue full", false)
+	}
+	if p.reject[string(msg.Key)] {
+		return kafka.NewError(kafka.ErrMsgSizeTooLarge, "message too large", false)
 	}
 	var c schema.Chunk
 	if err := schema.DecodeChunk(bytes.Clone(msg.Value), &c); err != nil {
@@ -79,6 +83,7 @@ func TestLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		fail      map[string]bool
+		reject    map[string]bool
 		fullEvery int
 		sources   []*source.Source
 		wantErr   string
@@ -90,12 +95,15 @@ func TestLoad(t *testing.T) {
 		{name: "a failed delivery fails its source only", fail: map[string]bool{"jan20pub.dat/1": true},
 			sources: []*source.Source{source.File(jan), source.File(feb)}, wantAcked: []uint32{2, 1}, wantOK: 1,
 			wantErr: "source jan20pub.dat: chunk not acknowledged: delivery timed out"},
+		{name: "a refused chunk stops its source only", reject: map[string]bool{"jan20pub.dat/1": true},
+			sources: []*source.Source{source.File(jan), source.File(feb)}, wantAcked: []uint32{1, 1}, wantOK: 1,
+			wantErr: "source jan20pub.dat: produce chunk 1 of jan20pub.dat: message too large"},
 		{name: "a missing file is reported", sources: []*source.Source{source.File(filepath.Join(dir, "nope.dat")), source.File(feb)},
 			wantAcked: []uint32{0, 1}, wantOK: 1, wantErr: "source nope.dat: open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			p := &fakeProducer{events: make(chan kafka.Event), fail: tc.fail, fullEvery: tc.fullEvery}
+			p := &fakeProducer{events: make(chan kafka.Event), fail: tc.fail, reject: tc.reject, fullEvery: tc.fullEvery}
 			l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Codec: schema.CodecLZ4, Parallel: 2, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
 			reports, err := l.Load(context.Background(), tc.sources)
 			if tc.wantErr != "" {
@@ -110,6 +118,7 @@ func TestLoad(t *testing.T) {
 			require.Equal(t, tc.wantAcked, acked)
 			require.Contains(t, p.codecs, schema.CodecLZ4, "the records were compressed")
 			require.Equal(t, tc.wantOK, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues("ok")))
+			require.Zero(t, testutil.ToFloat64(l.Metrics.ReadErrors), "no file was unreadable")
 		})
 	}
 }
