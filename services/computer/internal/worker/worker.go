@@ -4,7 +4,8 @@
 // are committed in the same transaction (SendOffsetsToTransaction), so each
 // chunk is counted exactly once whatever happens to the process.
 //
-// Several chunks share a transaction, up to a count or an age. On a
+// Several chunks share a transaction, up to a count or an age, or until the
+// member has caught up. On a
 // cooperative rebalance the open transaction is committed before partitions
 // are given up; when the assignment is lost it is aborted. A commit refused
 // for a reason the transaction survives (the group moved to a new
@@ -194,7 +195,12 @@ func (w *Worker) step() error {
 			}
 		}
 	}
-	if w.inTxn && (w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge) && !time.Now().Before(w.commitAt) {
+	// A transaction is due when full, when old, or when a poll came back
+	// empty: the member has caught up, and its results should not wait for
+	// the batch age (at the end of a load that wait was most of the time
+	// from the last chunk read to its results being visible).
+	due := w.txnChunks >= w.cfg.BatchChunks || time.Since(w.txnStart) >= w.cfg.BatchAge || ev == nil
+	if w.inTxn && due && !time.Now().Before(w.commitAt) {
 		if err := w.commit("batch"); err != nil {
 			return err
 		}

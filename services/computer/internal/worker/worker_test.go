@@ -271,6 +271,22 @@ func TestRefusedCommitOnRevokeRewinds(t *testing.T) {
 	require.Len(t, c.seeks, 2, "rewound, not replayed, for partitions being given up")
 }
 
+func TestAnEmptyPollCommits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &fakeProducer{}
+	// A poll that comes back empty (nil) means the member has caught up:
+	// the open transaction commits before it is full or old.
+	c := &fakeConsumer{events: []kafka.Event{assign(0), msg(0, 5), nil, msg(0, 6)}, committed: map[int32]kafka.Offset{}, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 10, BatchAge: time.Hour, OpTimeout: time.Second},
+		c, p, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+	require.NoError(t, w.Run(ctx))
+	require.Equal(t, []string{"init", "begin", "offsets", "commit", "begin", "offsets", "commit"}, p.calls)
+	require.Equal(t, map[int32]int64{0: 6}, offsetsOf(p.offsets[0]))
+	require.Equal(t, map[int32]int64{0: 7}, offsetsOf(p.offsets[1]))
+}
+
 func TestAssignmentWakesTheFetcher(t *testing.T) {
 	c, _ := run(t, []kafka.Event{assign(0, 1), msg(0, 5), assign(2), msg(2, 1)}, &fakeProducer{}, false)
 	require.Equal(t, int32(2), c.queries.Load(), "one request to a partition's leader after each assignment")
