@@ -171,3 +171,12 @@ BENCH_FLAGS ?=
 .PHONY: bench
 bench: build ## Measure the pipeline on this machine; writes bench/results/<date>.md.
 	go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+# The hot paths' Go benchmarks (parse, tally, chunk and result encoding,
+# cutting, merging), with allocations; a minute on two cores.
+MICRO_BENCH_PKGS := ./pkg/census/ ./pkg/censusgen/ ./pkg/tally/ ./pkg/schema/ \
+	./services/reader/internal/chunker/ ./services/computer/internal/tabulate/ ./services/aggregator/internal/state/
+
+.PHONY: bench-micro
+bench-micro: ## Run the Go micro-benchmarks of the hot paths (-benchmem).
+	go test -run '^$$' -bench . -benchmem $(MICRO_BENCH_PKGS)

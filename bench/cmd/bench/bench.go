@@ -54,6 +54,11 @@ func newBench(o *options) (*bench, error) {
 	}
 	b := &bench{opts: o, work: work, started: time.Now(), prefix: "bench-" + strconv.FormatInt(time.Now().Unix()%1e7, 36)}
 	b.brokerDir = filepath.Join(work, "kafka")
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(work, "logs"), 0o755); err != nil {
 		return nil, err
 	}
@@ -96,6 +101,18 @@ func (b *bench) run(ctx context.Context) error {
 	loadBefore := loadAvg()
 	logf("work directory %s; load average %s", b.work, loadBefore)
 
+	// The data, and what one core does with it, before anything else runs.
+	if err := b.generate(); err != nil {
+		return err
+	}
+	if err := b.loadData(); err != nil {
+		return err
+	}
+	logf("== limits, in process")
+	if err := b.measureCPULimits(ctx); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+
 	logf("starting a broker on port %d", b.opts.port)
 	b.brokerUp = true // from here on, close stops it whatever happens
 	out, err := b.script("start")
@@ -116,16 +133,13 @@ func (b *bench) run(ctx context.Context) error {
 	b.procs = proc.NewGroup(filepath.Join(b.work, "logs"),
 		"KAFKA_BOOTSTRAP_SERVERS="+b.addr, "LOG_FORMAT=json", "LOG_LEVEL=info")
 
-	if err := b.generate(); err != nil {
-		return err
-	}
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
 		on   bool
 	}{
 		{"warm-up", b.warmUp, true},
-		{"limits", b.measureLimits, true},
+		{"limits, the broker", b.measureBrokerLimits, true},
 		{"stages", b.measureStages, true},
 		{"end to end", b.measureEndToEnd, true},
 		{"rebalance", b.measureRebalance, b.opts.rebalance},
@@ -151,9 +165,6 @@ func (b *bench) run(ctx context.Context) error {
 // broker's JIT compiler otherwise takes a core for the first minute, and the
 // first figures would measure it.
 func (b *bench) warmUp(ctx context.Context) error {
-	if err := b.loadData(); err != nil {
-		return err
-	}
 	start := time.Now()
 	b.warming = true
 	defer func() { b.warming = false }()
@@ -174,7 +185,7 @@ func (b *bench) warmUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, _, err := b.runAggregator(ctx, fmt.Sprintf("warmup%d", i), c.results); err != nil {
+		if _, _, err := b.runAggregator(ctx, fmt.Sprintf("warmup%d", i), c.results, r); err != nil {
 			return err
 		}
 	}
@@ -182,8 +193,10 @@ func (b *bench) warmUp(ctx context.Context) error {
 	return nil
 }
 
-// warmUpReaders is how many reader runs warm the broker up.
-const warmUpReaders = 8
+// warmUpReaders is how many reader runs warm the broker up: with 8, the
+// broker's JIT compiler still took 0.2-0.3 CPU s during each measured
+// reader run that followed.
+const warmUpReaders = 16
 
 // maybeProfile saves a CPU profile of p from its admin server's
 // /debug/pprof when asked to (--profile), once per kind of process.
@@ -289,7 +302,10 @@ func (b *bench) writeReport(loadBefore string) error {
 			report.Num(float64(b.limits.rawBytes)/1e6), report.Num(float64(b.limits.gzBytes)/1e6))},
 		{"topics", fmt.Sprintf("compute: %d partitions; results: 6 partitions; replication factor 1", b.opts.partitions)},
 		{"runs", fmt.Sprintf("%d of each pipeline measurement, %d of each in-process limit; the table gives their median, min and max", b.opts.runs, b.opts.limitRuns)},
-		{"defaults", "reader --chunk-size 500 --parallel 2; computer --batch-chunks 100 --batch-age 500ms; producers lz4, linger.ms 10, acks=all, idempotent; consumers fetch.queue.backoff.ms 50"},
+		{"defaults", "reader --chunk-size 500 --chunk-codec lz4 --parallel 2, producing with compression.type none (the records are compressed already), linger.ms 50, acks=all, idempotent; computer --batch-chunks 400 --batch-age 500ms, fetch.queue.backoff.ms 50, producing its results lz4-compressed"},
+	}
+	if b.opts.sweeps {
+		r.Notes = append(r.Notes, b.choices())
 	}
 	r.Notes = append(r.Notes, b.targets())
 	dir := b.opts.out

@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
+	stdgzip "compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +17,8 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
@@ -65,7 +67,10 @@ func (b *bench) loadData() error {
 	return nil
 }
 
-func (b *bench) measureLimits(ctx context.Context) error {
+// measureCPULimits measures parsing and gzip decoding in process, before
+// the broker starts: a core of a quiet machine is what the services are
+// compared with.
+func (b *bench) measureCPULimits(ctx context.Context) error {
 	lf := &b.limits
 	n := b.opts.limitRuns
 
@@ -84,7 +89,7 @@ func (b *bench) measureLimits(ctx context.Context) error {
 		}
 		return n, time.Since(start).Seconds(), nil
 	}
-	var parseRPS, parseMBps, tallyRPS, gzMBps, gzSec []report.Run
+	var parseRPS, parseMBps, tallyRPS, gzMBps, gzSec, stdMBps []report.Run
 	for range n {
 		for _, withTally := range []bool{false, true} {
 			l := load1()
@@ -106,31 +111,47 @@ func (b *bench) measureLimits(ctx context.Context) error {
 		}
 		l := load1()
 		passes := 0
-		raw, s, err := repeat(func() (int64, error) { passes++; return gunzipAll(lf.gz) })
+		raw, s, err := repeat(func() (int64, error) { passes++; return gunzipAll(lf.gz, readerGzip) })
 		if err != nil {
 			return err
 		}
 		gzMBps = append(gzMBps, report.Run{Value: float64(raw) / s / 1e6, Load: l})
 		gzSec = append(gzSec, report.Run{Value: s / float64(passes), Load: l})
+		l = load1()
+		raw, s, err = repeat(func() (int64, error) { return gunzipAll(lf.gz, stdGzip) })
+		if err != nil {
+			return err
+		}
+		stdMBps = append(stdMBps, report.Run{Value: float64(raw) / s / 1e6, Load: l})
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	add := func(sec, name, unit string, runs []report.Run) report.Figure {
-		f := report.NewFigure(sec, name, unit, runs)
-		b.rep.Add(f)
-		logf("%s: %s %s (min %s, max %s)", name, report.Num(f.Median), unit, report.Num(f.Min), report.Num(f.Max))
-		return f
-	}
+	add := b.addLimit
 	lf.parseRPS = add(secLimitsCPU, "census parse only", "records/s", parseRPS).Median
 	add(secLimitsCPU, "census parse only", "MB/s of records", parseMBps)
 	lf.tallyRPS = add(secLimitsCPU, "parse and tally (the computer's work per record)", "records/s", tallyRPS).Median
-	add(secLimitsCPU, "gzip decode (compress/gzip, as the reader)", "MB/s of records", gzMBps)
-	lf.gzipSeconds = add(secLimitsCPU, "gzip decode of every file", "s", gzSec).Median
+	add(secLimitsCPU, "gzip decode (klauspost/compress, as the reader)", "MB/s of records", gzMBps)
+	lf.gzipSeconds = add(secLimitsCPU, "gzip decode of every file (klauspost/compress)", "s", gzSec).Median
+	add(secLimitsCPU, "gzip decode (compress/gzip, the standard library, for comparison)", "MB/s of records", stdMBps)
+	return nil
+}
+
+func (b *bench) addLimit(sec, name, unit string, runs []report.Run) report.Figure {
+	f := report.NewFigure(sec, name, unit, runs)
+	b.rep.Add(f)
+	logf("%s: %s %s (min %s, max %s)", name, report.Num(f.Median), unit, report.Num(f.Min), report.Num(f.Max))
+	return f
+}
+
+// measureBrokerLimits measures the broker's produce and consume rates for
+// the reader's chunks.
+func (b *bench) measureBrokerLimits(ctx context.Context) error {
+	add := b.addLimit
 
 	// The broker: the reader's chunks, produced with the reader's producer
 	// settings and read back with the computer's consumer settings.
-	var prodMBps, prodChunks, prodCPU, consMBps []report.Run
+	var prodMBps, prodRPS, prodCPU, consMBps, consRPS []report.Run
 	for i := range b.opts.runs {
 		topic := b.topic("limit", i)
 		if err := b.createTopic(ctx, topic, b.opts.partitions); err != nil {
@@ -138,13 +159,13 @@ func (b *bench) measureLimits(ctx context.Context) error {
 		}
 		l := load1()
 		cpu0 := b.brokerCPU()
-		st, err := b.produceChunks(ctx, topic, 500, 1, nil)
+		st, err := b.produceChunks(ctx, topic, 500, 1, schema.CodecLZ4, nil)
 		if err != nil {
 			return err
 		}
 		cpu := b.brokerCPU() - cpu0
 		prodMBps = append(prodMBps, report.Run{Value: float64(st.bytes) / st.took.Seconds() / 1e6, Load: l})
-		prodChunks = append(prodChunks, report.Run{Value: float64(st.messages) / st.took.Seconds(), Load: l})
+		prodRPS = append(prodRPS, report.Run{Value: float64(st.records) / st.took.Seconds(), Load: l})
 		prodCPU = append(prodCPU, report.Run{Value: cpu.Seconds(), Load: l})
 		l = load1()
 		cst, err := b.consumeAll(ctx, topic, b.opts.partitions, st.messages)
@@ -152,11 +173,13 @@ func (b *bench) measureLimits(ctx context.Context) error {
 			return err
 		}
 		consMBps = append(consMBps, report.Run{Value: float64(cst.bytes) / cst.took.Seconds() / 1e6, Load: l})
+		consRPS = append(consRPS, report.Run{Value: float64(st.records) / cst.took.Seconds(), Load: l})
 	}
-	add(secLimitsBroker, "produce, chunks of 500 records (reader's settings: lz4, linger 10 ms, acks=all)", "MB/s of chunks", prodMBps)
-	add(secLimitsBroker, "produce, chunks of 500 records", "chunks/s", prodChunks)
+	add(secLimitsBroker, "produce, the reader's chunks of 500 records (records lz4-compressed; linger 50 ms, acks=all)", "records/s", prodRPS)
+	add(secLimitsBroker, "produce, the reader's chunks of 500 records", "MB/s of messages", prodMBps)
 	add(secLimitsBroker, "broker CPU while producing every chunk once", "CPU s", prodCPU)
-	add(secLimitsBroker, "consume (computer's settings: read_committed)", "MB/s of chunks", consMBps)
+	add(secLimitsBroker, "consume (the computer's settings: read_committed)", "records/s", consRPS)
+	add(secLimitsBroker, "consume (the computer's settings: read_committed)", "MB/s of messages", consMBps)
 	return nil
 }
 
@@ -190,13 +213,19 @@ func parseAll(plain [][]byte, withTally bool) (int, error) {
 	return recs, nil
 }
 
+// A gzip decoder: the reader's, and the standard library's for comparison.
+type gunzipper func(io.Reader) (io.Reader, error)
+
+func readerGzip(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+func stdGzip(r io.Reader) (io.Reader, error)    { return stdgzip.NewReader(r) }
+
 // gunzipAll decompresses every file as the reader does (256 KiB buffers on
-// either side of compress/gzip) and returns the bytes of records.
-func gunzipAll(files [][]byte) (int64, error) {
+// either side of the decoder) and returns the bytes of records.
+func gunzipAll(files [][]byte, newReader gunzipper) (int64, error) {
 	buf := make([]byte, 256<<10)
 	var n int64
 	for _, gz := range files {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(bytes.NewReader(gz), 256<<10))
+		zr, err := newReader(bufio.NewReaderSize(bytes.NewReader(gz), 256<<10))
 		if err != nil {
 			return n, err
 		}
@@ -247,15 +276,24 @@ func (b *bench) forEachChunk(size, copy int, fn func(*schema.Chunk) error) error
 }
 
 type transfer struct {
+	records  int64
 	messages int
 	bytes    int64
 	took     time.Duration
 }
 
-// produceChunks produces copies of every chunk to topic with the reader's
-// producer settings (extra overrides them) and waits for every delivery.
-func (b *bench) produceChunks(ctx context.Context, topic string, size, copies int, extra kafka.ConfigMap) (transfer, error) {
-	cm := extkafka.ProducerConfig(extkafka.Config{BootstrapServers: b.addr}, extra)
+// produceChunks produces copies of every chunk to topic, encoded with codec
+// and with the reader's producer settings (extra overrides them), and waits
+// for every delivery.
+func (b *bench) produceChunks(ctx context.Context, topic string, size, copies int, codec schema.Codec, extra kafka.ConfigMap) (transfer, error) {
+	cfg := kafka.ConfigMap{"linger.ms": defaultLinger} // as the reader
+	if codec != schema.CodecNone {
+		cfg["compression.type"] = "none" // as the reader: the records are compressed already
+	}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	cm := extkafka.ProducerConfig(extkafka.Config{BootstrapServers: b.addr}, cfg)
 	cm["go.logs.channel.enable"] = false
 	cm["statistics.interval.ms"] = 0
 	p, err := kafka.NewProducer(&cm)
@@ -279,18 +317,20 @@ func (b *bench) produceChunks(ctx context.Context, topic string, size, copies in
 		}
 	}()
 	headers := []kafka.Header{}
-	for _, h := range schema.Headers(schema.TypeChunk) {
+	for _, h := range schema.ChunkHeaders(codec) {
 		headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
 	}
 	var (
 		st  transfer
 		buf []byte
+		enc = schema.ChunkEncoder{Codec: codec}
 	)
 	start := time.Now()
 	for c := range copies {
 		err := b.forEachChunk(size, c, func(ch *schema.Chunk) error {
-			buf = schema.AppendChunk(buf[:0], ch)
+			buf = enc.Append(buf[:0], ch)
 			st.messages++
+			st.records += int64(ch.Records)
 			st.bytes += int64(len(buf))
 			_, err := extkafka.Produce(ctx, p, &kafka.Message{
 				TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},

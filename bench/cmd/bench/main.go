@@ -39,6 +39,7 @@ type options struct {
 	keep        bool
 	profileDir  string
 	partitions  int
+	stageCopies int
 	chunkSizes  []int
 	batchChunks []int
 	lingers     []int
@@ -85,15 +86,17 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.runs, "runs", 3, "runs of each pipeline measurement; the report gives their median, min and max")
 	fs.IntVar(&o.limitRuns, "limit-runs", 5, "runs of each in-process limit (parse, gzip)")
 	fs.IntVar(&o.partitions, "partitions", 12, "partitions of the compute topics")
+	fs.IntVar(&o.stageCopies, "stage-copies", 4, "copies of the files in the compute topic the computers drain alone (at least 1)")
 	fs.StringVar(&o.out, "out", "bench/results", "directory of the report, <date>.md")
 	fs.BoolVar(&o.sweeps, "sweeps", true, "measure the settings behind the defaults: chunk size, batch, linger, compression")
 	fs.BoolVar(&o.rebalance, "rebalance", true, "measure the computer's pause when a member joins and leaves")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (data, logs) and print its path")
 	fs.StringVar(&o.profileDir, "profile", "", "directory to save 2 s CPU profiles of the first measured reader and computer in (reader.pprof, computer.pprof)")
 	chunkSizes := fs.String("chunk-sizes", "100,250,500,900", "chunk sizes of the sweep (records)")
-	batches := fs.String("batch-chunks", "20,50,100,200", "computer --batch-chunks of the sweep")
-	lingers := fs.String("lingers", "0,10,50", "reader linger.ms of the sweep")
-	codecs := fs.String("codecs", "lz4,zstd,none", "reader compression.type of the sweep")
+	batches := fs.String("batch-chunks", "100,200,400,800", "computer --batch-chunks of the sweep")
+	lingers := fs.String("lingers", "10,50,100", "reader linger.ms of the sweep")
+	codecs := fs.String("codecs", "chunk-lz4,batch-lz4,batch-zstd,none",
+		"compressions of the sweep: chunk-lz4 (the reader's --chunk-codec), batch-<compression.type> (librdkafka's), none")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -118,9 +121,16 @@ func parseFlags(args []string) (*options, error) {
 		return nil, err
 	}
 	o.codecs = strings.Split(*codecs, ",")
+	for _, c := range o.codecs {
+		if c != "chunk-lz4" && c != "none" && !strings.HasPrefix(c, "batch-") {
+			return nil, fmt.Errorf("--codecs: %q: want chunk-lz4, batch-<compression.type> or none", c)
+		}
+	}
 	switch {
 	case o.runs < 1 || o.limitRuns < 1:
 		return nil, fmt.Errorf("--runs %d, --limit-runs %d: want at least 1", o.runs, o.limitRuns)
+	case o.stageCopies < 1:
+		return nil, fmt.Errorf("--stage-copies %d: want at least 1", o.stageCopies)
 	case o.records < 1000:
 		return nil, fmt.Errorf("--records %d: want at least 1000", o.records)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/bench/internal/stat"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
 // The rebalance scenario: the first computer processes alone for
@@ -27,7 +28,7 @@ const (
 	rebalanceShared     = time.Second
 	rebalanceAfter      = time.Second
 	rebalanceBudget     = 26 * time.Second
-	rebalanceMaxRecords = 24_000_000
+	rebalanceMaxRecords = 40_000_000
 )
 
 // rebalanceRun is what the first computer's processing log showed.
@@ -54,7 +55,7 @@ func (b *bench) measureRebalance(ctx context.Context) error {
 	if err := b.createTopic(ctx, topic, b.opts.partitions); err != nil {
 		return err
 	}
-	st, err := b.produceChunks(ctx, topic, 500, copies, nil)
+	st, err := b.produceChunks(ctx, topic, 500, copies, schema.CodecLZ4, nil)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/bench/internal/stat"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
 const (
@@ -32,6 +33,7 @@ type readerRun struct {
 	topic     string
 	records   int
 	chunks    int
+	sources   int
 	seconds   float64 // from its JSON report: reading to the last acknowledgement
 	cpu       time.Duration
 	brokerCPU time.Duration
@@ -95,7 +97,7 @@ func (b *bench) runReader(ctx context.Context, name string, args ...string) (rea
 	if err := json.Unmarshal(p.Stdout(), &rep); err != nil {
 		return r, fmt.Errorf("reader %s report %q: %w", name, p.Stdout(), err)
 	}
-	r.records, r.seconds = rep.Records, rep.Seconds
+	r.records, r.seconds, r.sources = rep.Records, rep.Seconds, len(rep.Sources)
 	r.logBytes = b.topicLogBytes(r.topic)
 	for _, s := range rep.Sources {
 		r.chunks += s.Chunks
@@ -247,9 +249,10 @@ type sourceView struct {
 	Complete bool `json:"complete"`
 }
 
-// waitComplete polls the aggregator's API until every file is complete
-// with all its records, and returns when it first saw any record.
-func (b *bench) waitComplete(ctx context.Context, api string, p *proc.Proc) (firstSeen time.Time, err error) {
+// waitComplete polls the aggregator's API until sources sources are
+// complete with records records in all, and returns when it first saw any
+// record.
+func (b *bench) waitComplete(ctx context.Context, api string, p *proc.Proc, sources, records int) (firstSeen time.Time, err error) {
 	err = proc.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
 		if p.Exited() {
 			return false, fmt.Errorf("%s exited early (log %s)", p.Name, p.LogPath)
@@ -260,25 +263,25 @@ func (b *bench) waitComplete(ctx context.Context, api string, p *proc.Proc) (fir
 		if err := proc.GetJSON(ctx, "http://"+api+"/v1/sources", &body); err != nil {
 			return false, nil // not serving yet
 		}
-		complete, records := 0, 0
+		complete, got := 0, 0
 		for _, s := range body.Sources {
-			records += s.Records
+			got += s.Records
 			if s.Complete {
 				complete++
 			}
 		}
-		if records > 0 && firstSeen.IsZero() {
+		if got > 0 && firstSeen.IsZero() {
 			firstSeen = time.Now()
 		}
-		return complete == len(b.files) && records == b.records, nil
+		return complete == sources && got == records, nil
 	})
 	return firstSeen, err
 }
 
 // runAggregator reads a results topic from the start into a new state
-// topic until every source is complete; it returns the time from its
+// topic until the sources of in are complete; it returns the time from its
 // start and from the first record it showed.
-func (b *bench) runAggregator(ctx context.Context, name, results string) (fromStart, drain time.Duration, err error) {
+func (b *bench) runAggregator(ctx context.Context, name, results string, in readerRun) (fromStart, drain time.Duration, err error) {
 	p, err := b.procs.Start("aggregator-"+name, b.bin("aggregator"), "--results-topic", results,
 		"--state-topic", b.topic("state", name), "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	if err != nil {
@@ -291,7 +294,7 @@ func (b *bench) runAggregator(ctx context.Context, name, results string) (fromSt
 	if err != nil {
 		return 0, 0, err
 	}
-	first, err := b.waitComplete(wctx, api, p)
+	first, err := b.waitComplete(wctx, api, p, in.sources, in.records)
 	if err != nil {
 		return 0, 0, fmt.Errorf("aggregator %s: %w", name, err)
 	}
@@ -302,7 +305,25 @@ func (b *bench) runAggregator(ctx context.Context, name, results string) (fromSt
 // stageRuns keeps the default stage runs that sweeps reuse.
 type stageRuns struct {
 	readers   []readerRun
+	prefilled readerRun // the compute topic the computers drain
 	computer1 []computerRun
+}
+
+// prefill writes opts.stageCopies copies of every file to a compute topic,
+// encoded as the reader does, for the computers to drain: the reader's own
+// topic lasts well under a second of a computer's work.
+func (b *bench) prefill(ctx context.Context) error {
+	topic := b.topic("compute", "prefilled")
+	if err := b.createTopic(ctx, topic, b.opts.partitions); err != nil {
+		return err
+	}
+	st, err := b.produceChunks(ctx, topic, defaultChunkSize, b.opts.stageCopies, schema.CodecLZ4, nil)
+	if err != nil {
+		return err
+	}
+	b.stages.prefilled = readerRun{topic: topic, records: int(st.records), chunks: st.messages, sources: b.opts.stageCopies * len(b.files)}
+	logf("prefilled %s: %d records in %d chunks (%d copies of the files) in %.1f s", topic, st.records, st.messages, b.opts.stageCopies, st.took.Seconds())
+	return nil
 }
 
 func (b *bench) measureStages(ctx context.Context) error {
@@ -316,10 +337,13 @@ func (b *bench) measureStages(ctx context.Context) error {
 	}
 	b.addReaderFigures(secStages, "reader", b.stages.readers)
 
+	if err := b.prefill(ctx); err != nil {
+		return err
+	}
 	for _, replicas := range []int{1, 2} {
 		var runs []computerRun
-		for i, in := range b.stages.readers {
-			r, err := b.runComputers(ctx, fmt.Sprintf("stage%d-x%d", i, replicas), in, replicas)
+		for i := range n {
+			r, err := b.runComputers(ctx, fmt.Sprintf("stage%d-x%d", i, replicas), b.stages.prefilled, replicas)
 			if err != nil {
 				return err
 			}
@@ -334,7 +358,7 @@ func (b *bench) measureStages(ctx context.Context) error {
 	var fromStart, drain []report.Run
 	for i, c := range b.stages.computer1 {
 		l := load1()
-		s, d, err := b.runAggregator(ctx, fmt.Sprintf("stage%d", i), c.results)
+		s, d, err := b.runAggregator(ctx, fmt.Sprintf("stage%d", i), c.results, b.stages.prefilled)
 		if err != nil {
 			return err
 		}
@@ -375,10 +399,10 @@ func (b *bench) addComputerFigures(section, name string, runs []computerRun) {
 		perCPU = append(perCPU, report.Run{Value: r.perCPU, Load: r.load})
 		rdk = append(rdk, report.Run{Value: 100 * r.rdkShare, Load: r.load})
 	}
-	b.rep.Add(report.NewFigure(section, name+": draining the reader's topic", "records/s", rps),
+	b.rep.Add(report.NewFigure(section, name+": draining a prefilled topic", "records/s", rps),
 		report.NewFigure(section, name+": first chunk to last", "s", drain),
 		report.NewFigure(section, name+": records per CPU second while draining (librdkafka's threads included)", "records/CPU s", perCPU),
-		report.NewFigure(section, name+": share of that CPU in librdkafka's threads (fetch, lz4, transactions)", "%", rdk))
+		report.NewFigure(section, name+": share of that CPU in librdkafka's threads (fetch, produce, transactions)", "%", rdk))
 }
 
 // runEndToEnd loads the files with computers replicas running and an
@@ -409,6 +433,7 @@ func (b *bench) runEndToEnd(ctx context.Context, name string, replicas int) (tim
 		}
 		ps = append(ps, p)
 	}
+	var admins []string
 	for _, p := range ps {
 		admin, err := p.Addr(wctx, "admin")
 		if err != nil {
@@ -417,6 +442,25 @@ func (b *bench) runEndToEnd(ctx context.Context, name string, replicas int) (tim
 		if err := proc.Poll(wctx, 50*time.Millisecond, func() (bool, error) { return proc.Ready(wctx, admin), nil }); err != nil {
 			return 0, fmt.Errorf("%s not ready: %w", p.Name, err)
 		}
+		if p != agg {
+			admins = append(admins, admin)
+		}
+	}
+	// Ready means a first assignment, possibly empty: wait until the group
+	// has settled, every computer holding partitions and all of them held,
+	// so that the run measures the work and not the group's formation.
+	if err := proc.Poll(wctx, 50*time.Millisecond, func() (bool, error) {
+		total := 0
+		for _, a := range admins {
+			v, err := proc.MetricSum(wctx, a, "kafka_scale_computer_assigned_partitions")
+			if err != nil || v == 0 {
+				return false, nil
+			}
+			total += int(v)
+		}
+		return total == b.opts.partitions, nil
+	}); err != nil {
+		return 0, fmt.Errorf("end to end %s: the group never settled: %w", name, err)
 	}
 	api, err := agg.Addr(wctx, "api")
 	if err != nil {
@@ -432,7 +476,7 @@ func (b *bench) runEndToEnd(ctx context.Context, name string, replicas int) (tim
 		return 0, err
 	}
 	ps = append(ps, reader)
-	if _, err := b.waitComplete(wctx, api, agg); err != nil {
+	if _, err := b.waitComplete(wctx, api, agg, len(b.files), b.records); err != nil {
 		return 0, fmt.Errorf("end to end %s: %w", name, err)
 	}
 	took := time.Since(start)

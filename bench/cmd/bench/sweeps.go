@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 )
@@ -12,9 +13,9 @@ import (
 // other settings.
 const (
 	defaultChunkSize   = 500
-	defaultBatchChunks = 100
-	defaultLinger      = 10
-	defaultCodec       = "lz4"
+	defaultBatchChunks = 400
+	defaultLinger      = 50
+	defaultCodec       = "chunk-lz4"
 	defaultFetchWait   = 50
 )
 
@@ -24,7 +25,7 @@ const (
 	secFetch     = "Sweep: computer fetch.queue.backoff.ms (one computer)"
 	secLinger    = "Sweep: reader linger.ms"
 	secParallel  = "Sweep: reader --parallel (files read at once)"
-	secCodec     = "Sweep: reader compression.type (reader alone; one computer draining its topic)"
+	secCodec     = "Sweep: compression of the chunks (reader alone; one computer draining its topic)"
 )
 
 // setting is one value a sweep tries: its label and the flags it adds to
@@ -38,15 +39,15 @@ type setting struct {
 
 // sweep runs every setting once per round, round after round, so that a
 // drifting load weighs on all of them alike: the reader (unless it only
-// varies the computer, which then drains the stage's topics), then a
-// computer on what the reader wrote.
+// varies the computer, which then drains the stage's prefilled topic), then
+// a computer on what the reader wrote.
 func (b *bench) sweep(ctx context.Context, section, key string, readerVaries bool, settings []setting) error {
 	readers := make([][]readerRun, len(settings))
 	comps := make([][]computerRun, len(settings))
 	for round := range b.opts.runs {
 		for i, s := range settings {
 			name := fmt.Sprintf("%s%d-%d", key, i, round)
-			in := b.stages.readers[round%len(b.stages.readers)]
+			in := b.stages.prefilled
 			if readerVaries {
 				r, err := b.runReader(ctx, name, s.reader...)
 				if err != nil {
@@ -108,8 +109,8 @@ func (b *bench) measureSweeps(ctx context.Context) error {
 			reader: []string{"--kafka-config", "linger.ms=" + strconv.Itoa(ms)}})
 	}
 	for _, c := range b.opts.codecs {
-		codec = append(codec, setting{label: label(c, c == defaultCodec),
-			reader: []string{"--kafka-config", "compression.type=" + c}, withComputer: true})
+		args, l := codecArgs(c)
+		codec = append(codec, setting{label: label(l, c == defaultCodec), reader: args, withComputer: true})
 	}
 	for _, s := range []struct {
 		section, key string
@@ -128,6 +129,20 @@ func (b *bench) measureSweeps(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// codecArgs are the reader flags of a compression of the codec sweep:
+// chunk-lz4 (the reader compresses each chunk's records), batch-<type>
+// (librdkafka compresses the batches with compression.type <type>) or none.
+func codecArgs(name string) ([]string, string) {
+	switch {
+	case name == "chunk-lz4":
+		return []string{"--chunk-codec", "lz4"}, "records lz4-compressed in each chunk"
+	case strings.HasPrefix(name, "batch-"):
+		t := strings.TrimPrefix(name, "batch-")
+		return []string{"--chunk-codec", "none", "--kafka-config", "compression.type=" + t}, "batches " + t + "-compressed by librdkafka"
+	}
+	return []string{"--chunk-codec", "none", "--kafka-config", "compression.type=none"}, "no compression"
 }
 
 func (b *bench) addSweepReader(section, label string, runs []readerRun) {
@@ -152,4 +167,57 @@ func (b *bench) addSweepComputer(section, label string, runs []computerRun) {
 	}
 	b.rep.Add(report.NewFigure(section, label+": computer ×1", "records/s", rps),
 		report.NewFigure(section, label+": computer ×1", "records/CPU s", perCPU))
+}
+
+// choices is the Markdown table of what each sweep says about its default:
+// the setting with the best median for the reader and for a computer, next
+// to the default, with the trade-off that decides between them.
+func (b *bench) choices() string {
+	var sb strings.Builder
+	sb.WriteString("## Defaults against the sweeps\n\nThe fastest setting of each sweep by its median, next to the default. " +
+		"bench/README.md says why each default is what it is.\n\n" +
+		"| sweep | default | fastest reader (records/s) | fastest computer (records/s) | trade-off |\n|---|---|---|---|---|\n")
+	best := func(section, suffix string) (label string, value float64) {
+		for _, f := range b.rep.Figures {
+			if f.Section != section || f.Unit != "records/s" || !strings.HasSuffix(f.Name, suffix) {
+				continue
+			}
+			if f.Median > value {
+				label, value = strings.TrimSuffix(f.Name, suffix), f.Median
+			}
+		}
+		return label, value
+	}
+	defaultOf := func(section string) string {
+		for _, f := range b.rep.Figures {
+			if f.Section == section {
+				if l, _, ok := strings.Cut(f.Name, ": "); ok && strings.Contains(l, "(default)") {
+					return strings.TrimSpace(strings.ReplaceAll(l, "(default)", ""))
+				}
+			}
+		}
+		return "?"
+	}
+	cell := func(label string, v float64) string {
+		if label == "" {
+			return "–"
+		}
+		return fmt.Sprintf("%s (%s)", strings.TrimSpace(strings.ReplaceAll(label, "(default)", "")), report.Num(v))
+	}
+	for _, s := range []struct{ section, name, tradeoff string }{
+		{secChunkSize, "chunk size", "a chunk is the unit of work and of redelivery; larger ones mean fewer messages and results, and a coarser spread over partitions"},
+		{secBatch, "transaction size", "larger transactions commit less often, but results wait longer and an abort redoes more"},
+		{secFetch, "fetch.queue.backoff.ms", "how soon a computer fetches again after its local queue was full"},
+		{secLinger, "linger.ms", "batching against latency; the chunks are large already"},
+		{secParallel, "reader --parallel", "files read at once: cores used, against memory and connections to the census site"},
+		{secCodec, "compression", "bytes on the broker and the network, against CPU in the reader and the computers"},
+	} {
+		if defaultOf(s.section) == "?" {
+			continue // the sweep did not run
+		}
+		rl, rv := best(s.section, ": reader")
+		cl, cv := best(s.section, ": computer ×1")
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s |\n", s.name, defaultOf(s.section), cell(rl, rv), cell(cl, cv), s.tradeoff)
+	}
+	return strings.TrimRight(sb.String(), "\n")
 }
