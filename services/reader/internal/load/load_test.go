@@ -134,6 +134,7 @@ func TestProducerConfig(t *testing.T) {
 		t.Run(tc.codec.String(), func(t *testing.T) {
 			cm := ProducerConfig(tc.codec)
 			require.Equal(t, "none", cm["go.delivery.report.fields"])
+			require.Equal(t, LingerMs, cm["linger.ms"])
 			require.Equal(t, tc.wantCompression, cm["compression.type"])
 			cm["bootstrap.servers"] = "127.0.0.1:1"
 			p, err := kafka.NewProducer(&cm)
