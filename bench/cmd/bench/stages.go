@@ -337,8 +337,10 @@ func (b *bench) measureStages(ctx context.Context) error {
 	}
 	b.addReaderFigures(secStages, "reader", b.stages.readers)
 
-	if err := b.prefill(ctx); err != nil {
-		return err
+	if b.stages.prefilled.topic == "" {
+		if err := b.prefill(ctx); err != nil {
+			return err
+		}
 	}
 	for _, replicas := range []int{1, 2} {
 		var runs []computerRun
