@@ -21,7 +21,7 @@ func TestParseAndValidate(t *testing.T) {
 			require.Equal(t, "results", c.ResultsTopic)
 			require.True(t, strings.HasPrefix(c.TransactionalID, "computer-"), c.TransactionalID)
 			require.Empty(t, c.ProcessingLog, "off by default")
-			require.Equal(t, 100, c.BatchChunks)
+			require.Equal(t, 400, c.BatchChunks)
 			require.Equal(t, 500*time.Millisecond, c.BatchAge)
 		}},
 		{name: "env twins", env: map[string]string{"GROUP": "g", "GROUP_PROTOCOL": "consumer", "TRANSACTIONAL_ID": "g-0"}, check: func(t *testing.T, c *Config) {
