@@ -35,11 +35,11 @@ type Tabulator struct {
 func New(reg prometheus.Registerer, log *zap.Logger) *Tabulator {
 	t := &Tabulator{
 		log: log,
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_buftotal",
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_total",
 			Help: "Records parsed and tabulated."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_bufbytes_total",
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_bytes_total",
 			Help: "Bytes of records processed, good and bad."}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_buftotal",
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_records_total",
 			Help: "Records that failed to parse, by source and reason (length, field:<NAME>)."}, []string{"source", "reason"}),
 	}
 	reg.MustRegister(t.records, t.bytes, t.rejected)

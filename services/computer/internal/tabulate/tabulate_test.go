@@ -113,6 +113,21 @@ func TestProcess(t *testing.T) {
 	}
 }
 
+// The metric names are what the dashboards and alert rules query.
+func TestMetricNames(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tab := New(reg, zaptest.NewLogger(t))
+	tab.rejected.WithLabelValues("s", "length").Inc()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.GetName())
+	}
+	require.ElementsMatch(t, []string{"kafka_scale_computer_records_total", "kafka_scale_computer_records_bytes_total",
+		"kafka_scale_computer_rejected_records_total"}, names)
+}
+
 func BenchmarkTabulate(b *testing.B) {
 	recs := realRecords(b)
 	var data []byte
