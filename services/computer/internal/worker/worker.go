@@ -378,12 +378,9 @@ func (w *Worker) abortOrReplay(why string, err error) error {
 	w.replays++
 	w.log.Warn("aborting transaction; producing its results again in a new one", zap.Error(err),
 		zap.Int("chunks", w.txnChunks), zap.Int("results", len(w.outputs)))
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
-	defer cancel()
-	if aerr := w.producer.AbortTransaction(ctx); aerr != nil {
+	if aerr := w.abortTxn(); aerr != nil {
 		return fmt.Errorf("abort transaction after %v: %w", err, aerr)
 	}
-	w.m.Transactions.WithLabelValues("aborted").Inc()
 	if berr := w.producer.BeginTransaction(); berr != nil {
 		return fmt.Errorf("begin transaction: %w", berr)
 	}
@@ -426,17 +423,26 @@ func (w *Worker) stillAssigned() bool {
 	return true
 }
 
+// abortTxn aborts the open transaction, bounded by OpTimeout, and counts
+// it; the callers decide what follows.
+func (w *Worker) abortTxn() error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
+	defer cancel()
+	if err := w.producer.AbortTransaction(ctx); err != nil {
+		return err
+	}
+	w.m.Transactions.WithLabelValues("aborted").Inc()
+	return nil
+}
+
 // abort aborts the open transaction and rewinds the consumer to the
 // committed offsets, so the aborted chunks are consumed again. It returns nil
 // when that worked: the loop goes on.
 func (w *Worker) abort(cause error) error {
 	w.log.Warn("aborting transaction", zap.Error(cause))
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
-	defer cancel()
-	if err := w.producer.AbortTransaction(ctx); err != nil {
+	if err := w.abortTxn(); err != nil {
 		return fmt.Errorf("abort transaction after %v: %w", cause, err)
 	}
-	w.m.Transactions.WithLabelValues("aborted").Inc()
 	w.endTxn()
 	if err := w.rewind(); err != nil {
 		return fmt.Errorf("rewind after abort: %w", err)
@@ -486,13 +492,9 @@ func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 		if w.consumer.AssignmentLost() {
 			w.log.Warn("assignment lost; aborting the open transaction", zap.Int("partitions", len(e.Partitions)))
 			if w.inTxn {
-				ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
-				err := w.producer.AbortTransaction(ctx)
-				cancel()
-				if err != nil {
+				if err := w.abortTxn(); err != nil {
 					return fmt.Errorf("abort transaction on lost assignment: %w", err)
 				}
-				w.m.Transactions.WithLabelValues("aborted").Inc()
 				w.endTxn()
 			}
 		} else if w.inTxn {
