@@ -192,7 +192,7 @@ func (b *bench) choices() string {
 		for _, f := range b.rep.Figures {
 			if f.Section == section {
 				if l, _, ok := strings.Cut(f.Name, ": "); ok && strings.Contains(l, "(default)") {
-					return strings.TrimSpace(strings.ReplaceAll(l, "(default)", ""))
+					return withoutDefault(l)
 				}
 			}
 		}
@@ -202,7 +202,7 @@ func (b *bench) choices() string {
 		if label == "" {
 			return "–"
 		}
-		return fmt.Sprintf("%s (%s)", strings.TrimSpace(strings.ReplaceAll(label, "(default)", "")), report.Num(v))
+		return fmt.Sprintf("%s (%s)", withoutDefault(label), report.Num(v))
 	}
 	for _, s := range []struct{ section, name, tradeoff string }{
 		{secChunkSize, "chunk size", "a chunk is the unit of work and of redelivery; larger ones mean fewer messages and results, and a coarser spread over partitions"},
@@ -220,4 +220,10 @@ func (b *bench) choices() string {
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s |\n", s.name, defaultOf(s.section), cell(rl, rv), cell(cl, cv), s.tradeoff)
 	}
 	return strings.TrimRight(sb.String(), "\n")
+}
+
+// withoutDefault is a sweep's label without the " (default)" its default
+// setting carries.
+func withoutDefault(label string) string {
+	return strings.TrimSpace(strings.ReplaceAll(label, "(default)", ""))
 }
