@@ -29,6 +29,11 @@ type Source struct {
 	Year, Month int
 }
 
+// BufferCap is the capacity a chunk buffer of size records starts with:
+// enough for that many records of the census width and their line ends,
+// so that it grows only for wider lines.
+func BufferCap(size int) int { return size * 1002 }
+
 // Stats says what Cut produced.
 type Stats struct {
 	Lines  uint64 // records cut
@@ -63,7 +68,7 @@ func CutInto(ctx context.Context, r io.Reader, src Source, size int, next func()
 	if next != nil {
 		data = next()[:0]
 	} else {
-		data = make([]byte, 0, size*1002)
+		data = make([]byte, 0, BufferCap(size))
 	}
 	flush := func(last bool, readErr error) error {
 		chunk.Data, chunk.Last = data, last

@@ -204,7 +204,7 @@ const chunkBuffers = 3
 func (l *Loader) cutAndProduce(ctx context.Context, r io.Reader, src chunker.Source, p *progress, pending *sync.WaitGroup) (st chunker.Stats, cutErr, produceErr error) {
 	free := make(chan []byte, chunkBuffers)
 	for range chunkBuffers {
-		free <- make([]byte, 0, l.ChunkSize*1002)
+		free <- make([]byte, 0, chunker.BufferCap(l.ChunkSize))
 	}
 	work := make(chan schema.Chunk, chunkBuffers-1)
 	var (
