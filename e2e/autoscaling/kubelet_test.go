@@ -406,19 +406,66 @@ func (k *kubelet) failedExits() []string {
 	return out
 }
 
-// dump writes the events and the end of each log to the test log.
+// dump keeps every pod's log in a directory that outlives the test and
+// writes to the test log the kubelet's events and, for each pod, its
+// warnings and errors (at most lines of them), one short line each: the
+// test's own failure stays near the end of the output.
 func (k *kubelet) dump(lines int) {
 	k.mu.Lock()
 	k.t.Logf("kubelet events:\n%s", strings.Join(k.events, "\n"))
 	k.mu.Unlock()
+	keep, err := os.MkdirTemp("", "kafka-scale-autoscaling-logs-")
+	if err != nil {
+		k.t.Logf("keep the pods' logs: %v", err)
+	}
 	for _, c := range k.all() {
 		b, _ := os.ReadFile(c.logPath)
-		l := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-		if len(l) > lines {
-			l = l[len(l)-lines:]
+		if keep != "" {
+			if err := os.WriteFile(filepath.Join(keep, filepath.Base(c.logPath)), b, 0o644); err != nil {
+				k.t.Logf("keep %s: %v", c.logPath, err)
+			}
 		}
-		k.t.Logf("--- %s (%s) ---\n%s", c.pod, c.component, strings.Join(l, "\n"))
+		var notable []string
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if s, ok := notableLine(l); ok {
+				notable = append(notable, s)
+			}
+		}
+		if len(notable) > lines {
+			notable = append([]string{fmt.Sprintf("(%d earlier lines left out)", len(notable)-lines)}, notable[len(notable)-lines:]...)
+		}
+		k.t.Logf("--- %s (%s): %d warnings and errors ---\n%s", c.pod, c.component, len(notable), strings.Join(notable, "\n"))
 	}
+	if keep != "" {
+		k.t.Logf("every pod's whole log: %s", keep)
+	}
+}
+
+// notableLine shortens a JSON log line of level warn or above to its time,
+// level, message and error; other levels are left out. A line that is not
+// JSON (a panic, the runtime's output) is kept as it is.
+func notableLine(line string) (string, bool) {
+	var l struct {
+		TS    string `json:"ts"`
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(line), &l); err != nil {
+		return line, strings.TrimSpace(line) != ""
+	}
+	if l.Level == "debug" || l.Level == "info" {
+		return "", false
+	}
+	s := fmt.Sprintf("%s %s %s", strings.TrimPrefix(l.TS, time.Now().Format("2006-01-02T")), l.Level, l.Msg)
+	if l.Error != "" {
+		s += ": " + l.Error
+	}
+	const max = 300
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s, true
 }
 
 // cgroups puts processes under a CPU quota, with cgroup v2 or v1's cpu
