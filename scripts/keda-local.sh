@@ -254,8 +254,12 @@ running_pid() { # component
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 port_free() { # port what variable
+	local who=""
 	port_open "$1" || return 0
-	die "$2 port 127.0.0.1:$1 is in use by another process; pick another with $3"
+	if command -v ss >/dev/null 2>&1; then
+		who=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')
+	fi
+	die "$2 port 127.0.0.1:$1 is in use by another process${who:+ ($who)}; pick another with $3"
 }
 
 # Starts a component in its own session, so that it outlives this script; the
@@ -272,7 +276,7 @@ launch() { # component arg...
 		[ -s "$run/$name.pid" ] && return 0
 		sleep 0.1
 	done
-	die "$name did not start (no pid file $run/$name.pid)"
+	fail "$name did not start (no pid file $run/$name.pid)"
 }
 
 tail_log() {
@@ -284,7 +288,7 @@ deadline=0
 wait_for() { # what command...
 	local what=$1 c pid
 	shift
-	until "$@"; do
+	until "$@" >/dev/null 2>&1; do
 		for c in "${components[@]}"; do
 			pid=$(cat "$run/$c.pid" 2>/dev/null || true)
 			if [ -n "$pid" ] && ! ours "$c" "$pid"; then
@@ -294,7 +298,7 @@ wait_for() { # what command...
 			fi
 		done
 		[ $SECONDS -lt $deadline ] || fail "timed out after $start_timeout s waiting for $what"
-		sleep 0.5
+		sleep 0.3
 	done
 }
 
