@@ -80,7 +80,7 @@ lint: check-dashboards ## gofmt, go vet (with and without the integration tag), 
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
 	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
-	shellcheck scripts/*.sh .ci/run
+	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 	actionlint
 
 .PHONY: tidy

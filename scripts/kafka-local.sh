@@ -23,28 +23,18 @@
 set -euo pipefail
 
 prog=kafka-local
-log() { echo "$prog: $*" >&2; }
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=lib/local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/local.sh"
 
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 # Kafka 4 logs through SLF4J 1.7 to Log4j 2; its own distribution ships 2.24.
 LOG4J_VERSION=2.24.3
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
-port=${KAFKA_PORT:-9092}
-valid_port() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
-valid_port "$port" || die "KAFKA_PORT=$port is not a port number"
-cport=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
-valid_port "$cport" || die "KAFKA_CONTROLLER_PORT=$cport is not a port number"
+port=$(port_var KAFKA_PORT 9092)
+cport=$(port_var KAFKA_CONTROLLER_PORT $((port + 1)))
 [ "$cport" != "$port" ] || die "KAFKA_CONTROLLER_PORT must differ from KAFKA_PORT ($port)"
 addr=127.0.0.1:$port
-
-# Absolute paths: the broker is told apart from others by its config's path,
-# and the broker and the tools may run from another directory.
-absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
 
 cache=$(absolute "${KAFKA_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale}")
 vdir=$cache/kafka/$KAFKA_VERSION
@@ -54,8 +44,11 @@ dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/kafka-scale-kafka-$port}
 dir=$(absolute "$dir")
 config=$dir/server.properties
 data=$dir/data
-logfile=$dir/kafka.log
-pidfile=$dir/kafka.pid
+# The broker is the component kafka of lib/local.sh, its log and pid file in dir.
+logs=$dir
+run=$dir
+logfile=$logs/kafka.log
+pidfile=$run/kafka.pid
 # Marks a directory as this script's, so that clean never deletes anything else.
 marker=$dir/.kafka-local
 
@@ -63,6 +56,8 @@ start_timeout=${KAFKA_START_TIMEOUT:-60}
 stop_timeout=${KAFKA_STOP_TIMEOUT:-30}
 [[ $start_timeout =~ ^[0-9]+$ ]] || die "KAFKA_START_TIMEOUT=$start_timeout is not a number of seconds"
 [[ $stop_timeout =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT=$stop_timeout is not a number of seconds"
+# How long a start, stop or clean waits for another on the same directory.
+lock_wait=$((start_timeout + stop_timeout + 30))
 
 java_bin() {
 	if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
@@ -158,49 +153,14 @@ fetch() {
 	exec 8>&-
 }
 
-# Our broker's pid, if it runs: the pid file's, or failing that a search, and in
-# either case only a process whose command line is our java running kafka.Kafka
-# with this directory's config.
-ours() {
+# Whether pid is our broker: a process whose command line is our java running
+# kafka.Kafka with this directory's config. The component is always kafka;
+# running_pid kafka gives the broker's pid, if it runs.
+ours() { # component pid
 	local cmdline
-	[ -r "/proc/$1/cmdline" ] || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[ -r "/proc/$2/cmdline" ] || return 1
+	cmdline=$(tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null) || return 1
 	[[ $cmdline == *" kafka.Kafka $config "* ]]
-}
-
-running_pid() {
-	local pid p
-	pid=$(cat "$pidfile" 2>/dev/null || true)
-	if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid"; then
-		echo "$pid"
-		return 0
-	fi
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		if ours "$p"; then
-			echo "$p" >"$pidfile"
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-port_free() {
-	local p=$1 what=$2 who=""
-	port_open "$p" || return 0
-	if command -v ss >/dev/null 2>&1; then
-		who=$(ss -Hltnp "sport = :$p" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')
-	fi
-	die "$what port 127.0.0.1:$p is in use by another process${who:+ ($who)}; pick others with KAFKA_PORT / KAFKA_CONTROLLER_PORT"
-}
-
-lock_dir() {
-	mkdir -p "$dir"
-	exec 9>"$dir/.lock"
-	flock -w $((start_timeout + stop_timeout + 30)) 9 || die "timed out waiting for another $prog on $dir"
 }
 
 write_config() {
@@ -286,21 +246,16 @@ format_storage() {
 	log "formatted $data (cluster id $id)"
 }
 
-tail_log() {
-	log "last lines of $logfile:"
-	tail -n 40 "$logfile" >&2 || true
-}
-
 kill_and_wait() { # pid
 	local pid=$1 deadline=$((SECONDS + stop_timeout))
 	kill -TERM "$pid" 2>/dev/null || true
-	while ours "$pid"; do
+	while ours kafka "$pid"; do
 		if [ $SECONDS -ge $deadline ]; then
 			log "broker (pid $pid) still running after ${stop_timeout} s; killing it"
 			kill -KILL "$pid" 2>/dev/null || true
 			deadline=$((SECONDS + 10))
-			while ours "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-			ours "$pid" && die "broker (pid $pid) survived SIGKILL"
+			while ours kafka "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+			ours kafka "$pid" && die "broker (pid $pid) survived SIGKILL"
 			break
 		fi
 		sleep 0.2
@@ -310,7 +265,7 @@ kill_and_wait() { # pid
 
 stop_locked() {
 	local pid
-	if ! pid=$(running_pid); then
+	if ! pid=$(running_pid kafka); then
 		rm -f "$pidfile"
 		return 1
 	fi
@@ -331,20 +286,20 @@ wipe() {
 cmd_start() {
 	check_java
 	fetch
-	lock_dir
+	lock_dir "$lock_wait"
 	if [ "${KAFKA_LOCAL_CLEAN:-0}" = 1 ]; then
 		stop_locked || true
 		wipe
 	fi
 	local pid
-	if pid=$(running_pid); then
+	if pid=$(running_pid kafka); then
 		log "already running on $addr (pid $pid)"
 		echo "$addr"
 		return 0
 	fi
 	rm -f "$pidfile"
-	port_free "$port" broker
-	port_free "$cport" controller
+	port_free "$port" broker KAFKA_PORT KAFKA_CONTROLLER_PORT
+	port_free "$cport" controller KAFKA_PORT KAFKA_CONTROLLER_PORT
 	touch "$marker"
 	write_config
 	format_storage
@@ -375,8 +330,8 @@ cmd_start() {
 	pid=""
 	while :; do
 		[ -z "$pid" ] && pid=$(cat "$pidfile" 2>/dev/null || true)
-		if [ -n "$pid" ] && ! ours "$pid"; then
-			tail_log
+		if [ -n "$pid" ] && ! ours kafka "$pid"; then
+			tail_log kafka 40
 			rm -f "$pidfile"
 			die "the broker exited while starting"
 		fi
@@ -389,7 +344,7 @@ cmd_start() {
 			break
 		fi
 		if [ $SECONDS -ge $deadline ]; then
-			tail_log
+			tail_log kafka 40
 			[ -n "$pid" ] && kill_and_wait "$pid"
 			die "the broker did not start within ${start_timeout} s"
 		fi
@@ -404,14 +359,14 @@ cmd_stop() {
 		log "not running on $addr"
 		return 0
 	fi
-	lock_dir
+	lock_dir "$lock_wait"
 	stop_locked || log "not running on $addr"
 	if [ "${KAFKA_LOCAL_CLEAN:-0}" = 1 ]; then wipe; fi
 }
 
 cmd_status() {
 	local pid
-	if [ -d "$dir" ] && pid=$(running_pid); then
+	if [ -d "$dir" ] && pid=$(running_pid kafka); then
 		echo "running $addr (pid $pid, dir $dir)"
 		return 0
 	fi
@@ -421,7 +376,7 @@ cmd_status() {
 
 cmd_clean() {
 	[ -d "$dir" ] || return 0
-	lock_dir
+	lock_dir "$lock_wait"
 	stop_locked || true
 	wipe
 	rm -f "$dir/.lock"

@@ -36,13 +36,8 @@
 set -euo pipefail
 
 prog=keda-local
-log() { echo "$prog: $*" >&2; }
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
+# shellcheck source-path=SCRIPTDIR source=lib/local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/local.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -59,12 +54,6 @@ certs=$dir/certs
 logs=$dir/logs
 run=$dir/run
 
-valid_port() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
-port_var() { # variable default
-	local v=${!1:-$2}
-	valid_port "$v" || die "$1=$v is not a port number"
-	echo "$v"
-}
 # KEDA's defaults clash with the API server's 6443 and with each other's 8080.
 adapter_port=$(port_var KEDA_ADAPTER_PORT 16443)
 adapter_http_port=$(port_var KEDA_ADAPTER_HTTP_PORT 18082)
@@ -80,6 +69,8 @@ start_timeout=${KEDA_LOCAL_START_TIMEOUT:-120}
 stop_timeout=${KEDA_LOCAL_STOP_TIMEOUT:-20}
 [[ $start_timeout =~ ^[0-9]+$ ]] || die "KEDA_LOCAL_START_TIMEOUT=$start_timeout is not a number of seconds"
 [[ $stop_timeout =~ ^[0-9]+$ ]] || die "KEDA_LOCAL_STOP_TIMEOUT=$stop_timeout is not a number of seconds"
+# How long a start or stop waits for another on the same directory.
+lock_wait=$((start_timeout + stop_timeout * 2 + 30))
 
 components=(keda-operator keda-adapter)
 apiservice=v1beta1.external.metrics.k8s.io
@@ -232,89 +223,6 @@ ours() { # component pid
 	[ "$(head -n 1 <<<"$args")" = "$(binary "$1")" ] && grep -qF -- "$dir/" <<<"$args"
 }
 
-running_pid() { # component
-	local pid p
-	pid=$(cat "$run/$1.pid" 2>/dev/null || true)
-	if [[ $pid =~ ^[0-9]+$ ]] && ours "$1" "$pid"; then
-		echo "$pid"
-		return 0
-	fi
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		if ours "$1" "$p"; then
-			mkdir -p "$run"
-			echo "$p" >"$run/$1.pid"
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-port_free() { # port what variable
-	local who=""
-	port_open "$1" || return 0
-	if command -v ss >/dev/null 2>&1; then
-		who=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')
-	fi
-	die "$2 port 127.0.0.1:$1 is in use by another process${who:+ ($who)}; pick another with $3"
-}
-
-# Starts a component in its own session, so that it outlives this script; the
-# child writes its pid, which is the program's after exec.
-launch() { # component arg...
-	local name=$1 i
-	shift
-	mkdir -p "$logs" "$run"
-	[ -f "$logs/$name.log" ] && mv -f "$logs/$name.log" "$logs/$name.log.1"
-	# shellcheck disable=SC2016 # expanded by the child shell
-	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$run/$name.pid" "$(binary "$name")" "$@" \
-		</dev/null >"$logs/$name.log" 2>&1 8>&- 9>&- &
-	for i in $(seq 50); do
-		[ -s "$run/$name.pid" ] && return 0
-		sleep 0.1
-	done
-	fail "$name did not start (no pid file $run/$name.pid)"
-}
-
-tail_log() {
-	log "last lines of $logs/$1.log:"
-	tail -n 25 "$logs/$1.log" >&2 || true
-}
-
-deadline=0
-wait_for() { # what command...
-	local what=$1 c pid
-	shift
-	until "$@" >/dev/null 2>&1; do
-		for c in "${components[@]}"; do
-			pid=$(cat "$run/$c.pid" 2>/dev/null || true)
-			if [ -n "$pid" ] && ! ours "$c" "$pid"; then
-				tail_log "$c"
-				rm -f "$run/$c.pid"
-				fail "$c exited while waiting for $what"
-			fi
-		done
-		[ $SECONDS -lt $deadline ] || fail "timed out after $start_timeout s waiting for $what"
-		sleep 0.3
-	done
-}
-
-fail() {
-	log "$*"
-	log "stopping what runs; logs in $logs"
-	stop_all || true
-	exit 1
-}
-
-lock_dir() {
-	mkdir -p "$dir"
-	exec 9>"$dir/.lock"
-	flock -w $((start_timeout + stop_timeout * 2 + 30)) 9 || die "timed out waiting for another $prog on $dir"
-}
-
 # One certificate for both ends of the operator-adapter gRPC link (mutual
 # TLS: each reads ca.crt, tls.crt and tls.key from its --cert-dir) and for
 # the adapter's HTTPS server, which the API server reaches without verifying
@@ -377,7 +285,7 @@ cmd_start() {
 	command -v curl >/dev/null 2>&1 || die "curl not found (Debian package curl)"
 	use_cluster
 	kubectl_ get --raw /readyz >/dev/null 2>&1 || die "the API server of $kubeconfig does not answer"
-	lock_dir
+	lock_dir "$lock_wait"
 	mkdir -p "$logs" "$run"
 	make_certs
 	keda_env
@@ -403,32 +311,6 @@ cmd_start() {
 
 # --- stop, status ------------------------------------------------------------
 
-stop_components() {
-	local c pid pids=() names=() i end
-	for c in "$@"; do
-		if pid=$(running_pid "$c"); then
-			log "stopping $c (pid $pid)"
-			kill -TERM "$pid" 2>/dev/null || true
-			pids+=("$pid")
-			names+=("$c")
-		fi
-		rm -f "$run/$c.pid"
-	done
-	end=$((SECONDS + stop_timeout))
-	for i in "${!pids[@]}"; do
-		while ours "${names[$i]}" "${pids[$i]}"; do
-			if [ $SECONDS -ge "$end" ]; then
-				log "${names[$i]} (pid ${pids[$i]}) still running after $stop_timeout s; killing it"
-				kill -KILL "${pids[$i]}" 2>/dev/null || true
-				sleep 0.5
-				ours "${names[$i]}" "${pids[$i]}" && die "${names[$i]} (pid ${pids[$i]}) survived SIGKILL"
-				break
-			fi
-			sleep 0.2
-		done
-	done
-}
-
 # Unregisters the adapter first: an APIService nobody answers makes discovery
 # fail for every client (helm, kubectl) with "unable to retrieve the complete
 # list of server APIs". Best effort: the cluster may be gone already.
@@ -444,7 +326,7 @@ stop_all() {
 
 cmd_stop() {
 	[ -d "$dir" ] || return 0
-	lock_dir
+	lock_dir "$lock_wait"
 	stop_all
 }
 

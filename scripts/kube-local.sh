@@ -26,13 +26,8 @@
 set -euo pipefail
 
 prog=kube-local
-log() { echo "$prog: $*" >&2; }
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
+# shellcheck source-path=SCRIPTDIR source=lib/local.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/local.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 module=$here/kube-local
@@ -64,12 +59,6 @@ kubeconfig=$dir/kubeconfig
 # Marks a directory as this script's, so that clean never deletes anything else.
 marker=$dir/.kube-local
 
-valid_port() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
-port_var() { # variable default
-	local v=${!1:-$2}
-	valid_port "$v" || die "$1=$v is not a port number"
-	echo "$v"
-}
 etcd_port=$(port_var KUBE_ETCD_PORT 2379)
 etcd_peer_port=$(port_var KUBE_ETCD_PEER_PORT $((etcd_port + 1)))
 api_port=$(port_var KUBE_APISERVER_PORT 6443)
@@ -88,6 +77,9 @@ start_timeout=${KUBE_LOCAL_START_TIMEOUT:-120}
 stop_timeout=${KUBE_LOCAL_STOP_TIMEOUT:-30}
 [[ $start_timeout =~ ^[0-9]+$ ]] || die "KUBE_LOCAL_START_TIMEOUT=$start_timeout is not a number of seconds"
 [[ $stop_timeout =~ ^[0-9]+$ ]] || die "KUBE_LOCAL_STOP_TIMEOUT=$stop_timeout is not a number of seconds"
+# How long a start or stop waits for another on the same directory: a start,
+# and a stop's three rounds of stop_components.
+lock_wait=$((start_timeout + stop_timeout * 3 + 30))
 
 # Started in this order, stopped in the reverse one.
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
@@ -277,60 +269,6 @@ ours() { # component pid
 	tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$dir/"
 }
 
-running_pid() { # component
-	local pidfile=$run/$1.pid pid p
-	pid=$(cat "$pidfile" 2>/dev/null || true)
-	if [[ $pid =~ ^[0-9]+$ ]] && ours "$1" "$pid"; then
-		echo "$pid"
-		return 0
-	fi
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		if ours "$1" "$p"; then
-			mkdir -p "$run"
-			echo "$p" >"$pidfile"
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-port_free() { # port what variable
-	local who=""
-	port_open "$1" || return 0
-	if command -v ss >/dev/null 2>&1; then
-		who=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')
-	fi
-	die "$2 port 127.0.0.1:$1 is in use by another process${who:+ ($who)}; pick another with $3"
-}
-
-# Starts a component in the background, in its own session so that it outlives
-# this script; the child writes its own pid, which is the program's after exec.
-launch() { # component arg...
-	local name=$1
-	shift
-	mkdir -p "$logs" "$run"
-	[ -f "$logs/$name.log" ] && mv -f "$logs/$name.log" "$logs/$name.log.1"
-	# shellcheck disable=SC2016 # expanded by the child shell
-	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$run/$name.pid" "$(binary "$name")" "$@" \
-		</dev/null >"$logs/$name.log" 2>&1 8>&- 9>&- &
-	# The pid file, once the child has written it.
-	local i
-	for i in $(seq 50); do
-		[ -s "$run/$name.pid" ] && return 0
-		sleep 0.1
-	done
-	fail "$name did not start (no pid file $run/$name.pid)"
-}
-
-tail_log() { # component
-	log "last lines of $logs/$1.log:"
-	tail -n 25 "$logs/$1.log" >&2 || true
-}
-
 kubectl_() { "$bin/kubectl" --kubeconfig="$kubeconfig" "$@"; }
 
 # The health endpoint of a component serving TLS with a certificate of its own
@@ -349,39 +287,6 @@ etcd_healthy() {
 	answer=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET /health HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
 		"$etcd_port" 2>/dev/null) || return 1
 	[[ $answer == *'"health":"true"'* ]]
-}
-
-deadline=0
-# Waits until "$@" succeeds, failing as soon as a component this start
-# depends on has exited.
-wait_for() { # what command...
-	local what=$1 c pid
-	shift
-	until "$@" >/dev/null 2>&1; do
-		for c in "${components[@]}"; do
-			pid=$(cat "$run/$c.pid" 2>/dev/null || true)
-			if [ -n "$pid" ] && ! ours "$c" "$pid"; then
-				tail_log "$c"
-				rm -f "$run/$c.pid"
-				fail "$c exited while waiting for $what"
-			fi
-		done
-		[ $SECONDS -lt $deadline ] || fail "timed out after ${start_timeout} s waiting for $what"
-		sleep 0.3
-	done
-}
-
-fail() {
-	log "$*"
-	log "stopping what runs; logs in $logs"
-	stop_all || true
-	exit 1
-}
-
-lock_dir() {
-	mkdir -p "$dir"
-	exec 9>"$dir/.lock"
-	flock -w $((start_timeout + stop_timeout * 3 + 30)) 9 || die "timed out waiting for another $prog on $dir"
 }
 
 # --- certificates ------------------------------------------------------------
@@ -605,7 +510,7 @@ print_env() {
 
 cmd_start() {
 	installed || cmd_install
-	lock_dir
+	lock_dir "$lock_wait"
 	touch "$marker"
 	mkdir -p "$logs" "$run"
 	make_pki
@@ -635,33 +540,6 @@ cmd_start() {
 
 # --- stop, status ------------------------------------------------------------
 
-# Stops components, all at once, and waits for them to exit.
-stop_components() { # component...
-	local c pid pids=() names=() i end
-	for c in "$@"; do
-		if pid=$(running_pid "$c"); then
-			log "stopping $c (pid $pid)"
-			kill -TERM "$pid" 2>/dev/null || true
-			pids+=("$pid")
-			names+=("$c")
-		fi
-		rm -f "$run/$c.pid"
-	done
-	end=$((SECONDS + stop_timeout))
-	for i in "${!pids[@]}"; do
-		while ours "${names[$i]}" "${pids[$i]}"; do
-			if [ $SECONDS -ge "$end" ]; then
-				log "${names[$i]} (pid ${pids[$i]}) still running after ${stop_timeout} s; killing it"
-				kill -KILL "${pids[$i]}" 2>/dev/null || true
-				sleep 0.5
-				ours "${names[$i]}" "${pids[$i]}" && die "${names[$i]} (pid ${pids[$i]}) survived SIGKILL"
-				break
-			fi
-			sleep 0.2
-		done
-	done
-}
-
 stop_all() {
 	# Clients first, then the API server, then its storage.
 	stop_components kwok kube-scheduler kube-controller-manager
@@ -671,7 +549,7 @@ stop_all() {
 
 cmd_stop() {
 	[ -d "$dir" ] || return 0
-	lock_dir
+	lock_dir "$lock_wait"
 	stop_all
 }
 
