@@ -1,11 +1,10 @@
 // Package proc runs the service binaries for the benchmark: it starts them
-// in their own process groups, keeps their logs in files, finds the
-// addresses they listen on from those logs, reads their metrics and CPU
-// time, and stops every process it started.
+// with pkg/proc (process groups, logs in files, listen addresses from the
+// logs), reads their metrics and CPU time, and stops every process it
+// started.
 package proc
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,14 +13,14 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	svcproc "github.com/kafka-scale/kafka-scale/pkg/proc"
 )
 
 // Group is the set of processes started for one benchmark; Close kills any
@@ -38,60 +37,25 @@ type Group struct {
 // and keeps their logs in dir.
 func NewGroup(dir string, env ...string) *Group { return &Group{dir: dir, env: env} }
 
-// Proc is a started process.
+// Proc is a started process; its stdout is kept for Stdout.
 type Proc struct {
-	Name    string
-	LogPath string
-	Started time.Time
-
-	cmd    *exec.Cmd
-	done   chan struct{}
-	err    error
+	*svcproc.Proc
 	stdout bytes.Buffer
-
-	mu    sync.Mutex
-	addrs map[string]string
 }
 
 // Start runs bin with args. Its stderr, the service's JSON log, goes to
 // <dir>/<name>.log; its stdout is kept for Stdout.
 func (g *Group) Start(name, bin string, args ...string) (*Proc, error) {
-	logPath := filepath.Join(g.dir, name+".log")
-	logFile, err := os.Create(logPath)
+	p := &Proc{}
+	sp, err := svcproc.Start(svcproc.Cmd{Name: name, Path: bin, Args: args, LogDir: g.dir,
+		Env: append(os.Environ(), g.env...), Stdout: &p.stdout})
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), g.env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	p := &Proc{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{}), addrs: map[string]string{}}
-	cmd.Stdout = &p.stdout
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p.Started = time.Now()
+	p.Proc = sp
 	g.mu.Lock()
 	g.procs = append(g.procs, p)
 	g.mu.Unlock()
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			_, _ = logFile.Write(append(line, '\n'))
-			p.scan(line)
-		}
-		_, _ = io.Copy(logFile, stderr)
-		p.err = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
 	return p, nil
 }
 
@@ -104,94 +68,6 @@ func (g *Group) Close() {
 		p.Kill()
 	}
 }
-
-func (p *Proc) scan(line []byte) {
-	var entry struct {
-		Msg    string `json:"msg"`
-		Server string `json:"server"`
-		Addr   string `json:"addr"`
-	}
-	if json.Unmarshal(line, &entry) == nil && entry.Msg == "listening" {
-		p.mu.Lock()
-		p.addrs[entry.Server] = entry.Addr
-		p.mu.Unlock()
-	}
-}
-
-// Addr waits until the process has logged the address of its server
-// called server ("admin", "api").
-func (p *Proc) Addr(ctx context.Context, server string) (string, error) {
-	err := Poll(ctx, 20*time.Millisecond, func() (bool, error) {
-		p.mu.Lock()
-		a := p.addrs[server]
-		p.mu.Unlock()
-		if a != "" {
-			return true, nil
-		}
-		if p.Exited() {
-			return false, fmt.Errorf("%s exited before listening: %v (log %s)", p.Name, p.err, p.LogPath)
-		}
-		return false, nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("%s: %s address: %w", p.Name, server, err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.addrs[server], nil
-}
-
-// Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Wait waits for the process to end and returns its error (nil for exit
-// code 0).
-func (p *Proc) Wait(ctx context.Context) error {
-	select {
-	case <-p.done:
-		if p.err != nil {
-			return fmt.Errorf("%s: %w (log %s)", p.Name, p.err, p.LogPath)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%s: %w", p.Name, ctx.Err())
-	}
-}
-
-// Stop sends SIGTERM and waits up to timeout for the process to end, then
-// kills it.
-func (p *Proc) Stop(timeout time.Duration) error {
-	if p.Exited() {
-		return nil
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := p.Wait(ctx); err != nil {
-		p.Kill()
-		return err
-	}
-	return nil
-}
-
-// Kill kills the process's group at once and waits for it.
-func (p *Proc) Kill() {
-	if p.Exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
-// PID is the process's id.
-func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
 // LibrdkafkaCPU is the CPU time so far of a running process's librdkafka
 // threads (named "rdk:..."), 0 once it has exited.
@@ -211,17 +87,17 @@ func (p *Proc) LibrdkafkaCPU() time.Duration {
 
 // Stdout is what the process printed; complete once it has exited.
 func (p *Proc) Stdout() []byte {
-	<-p.done
+	<-p.Done()
 	return p.stdout.Bytes()
 }
 
 // CPU is the CPU time (user and system) the process used; complete once
 // it has exited, else what /proc says so far.
 func (p *Proc) CPU() time.Duration {
-	if p.Exited() && p.cmd.ProcessState != nil {
-		return p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
+	if st := p.ProcessState(); st != nil {
+		return st.UserTime() + st.SystemTime()
 	}
-	d, _ := CPUOf(p.cmd.Process.Pid)
+	d, _ := CPUOf(p.PID())
 	return d
 }
 
