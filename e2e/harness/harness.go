@@ -1,6 +1,7 @@
 // Package harness runs the real service binaries for end-to-end tests: it
-// starts them as processes, finds the addresses they listen on from their
-// logs, polls conditions with deadlines, and stops every process it started.
+// starts them with pkg/proc, which finds the addresses they listen on from
+// their logs, fails the test when they misbehave, polls conditions with
+// deadlines, and stops every process it started.
 package harness
 
 import (
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kafka-scale/kafka-scale/pkg/proc"
 )
 
 // RepoRoot is the repository's top directory.
@@ -53,16 +56,10 @@ func Bootstrap(t testing.TB) string {
 
 // Proc is a running service process.
 type Proc struct {
-	t       testing.TB
-	Name    string
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-	exitErr error
-
-	mu    sync.Mutex
-	addrs map[string]string // server name -> listen address
-	lines []string          // stdout lines
+	t    testing.TB
+	Name string
+	p    *proc.Proc
+	out  *lines
 }
 
 // Start runs bin with args; the process is killed at the end of the test if
@@ -70,55 +67,13 @@ type Proc struct {
 // printed when the test fails.
 func Start(t testing.TB, name, bin string, args []string, env ...string) *Proc {
 	t.Helper()
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("create log for %s: %v", name, err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
+	out := &lines{}
+	pp, err := proc.Start(proc.Cmd{Name: name, Path: bin, Args: args, LogDir: t.TempDir(),
+		Env: append(os.Environ(), env...), Stdout: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proc{t: t, Name: name, cmd: cmd, logPath: logPath, done: make(chan struct{}), addrs: map[string]string{}}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			_, _ = logFile.Write(append(line, '\n'))
-			p.scanLog(line)
-		}
-	}()
-	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		readers.Wait()
-		p.exitErr = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
+	p := &Proc{t: t, Name: name, p: pp, out: out}
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
@@ -128,75 +83,43 @@ func Start(t testing.TB, name, bin string, args []string, env ...string) *Proc {
 	return p
 }
 
-func (p *Proc) scanLog(line []byte) {
-	var entry struct {
-		Msg    string `json:"msg"`
-		Server string `json:"server"`
-		Addr   string `json:"addr"`
-	}
-	if json.Unmarshal(line, &entry) == nil && entry.Msg == "listening" {
-		p.mu.Lock()
-		p.addrs[entry.Server] = entry.Addr
-		p.mu.Unlock()
-	}
-}
-
 // Addr waits until the process logs the address of its server called server
 // ("admin", "api").
 func (p *Proc) Addr(server string, timeout time.Duration) string {
 	p.t.Helper()
-	var addr string
-	Eventually(p.t, timeout, func() (bool, string) {
-		p.mu.Lock()
-		addr = p.addrs[server]
-		p.mu.Unlock()
-		if p.Exited() {
-			return false, fmt.Sprintf("%s exited before listening: %v", p.Name, p.exitErr)
-		}
-		return addr != "", fmt.Sprintf("%s has not logged its %s address", p.Name, server)
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	addr, err := p.p.Addr(ctx, server)
+	if err != nil {
+		p.t.Fatalf("after %v: %v", timeout, err)
+	}
 	return addr
 }
 
 // Stdout returns the lines the process printed so far.
-func (p *Proc) Stdout() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...)
-}
+func (p *Proc) Stdout() []string { return p.out.get(p.Exited()) }
 
 // Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *Proc) Exited() bool { return p.p.Exited() }
 
 // Signal sends sig to the process.
-func (p *Proc) Signal(sig syscall.Signal) {
-	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(sig)
-	}
-}
+func (p *Proc) Signal(sig syscall.Signal) { _ = p.p.Signal(sig) }
 
 // Wait waits for the process to end and returns its exit code.
 func (p *Proc) Wait(timeout time.Duration) int {
 	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := p.p.Wait(ctx)
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case errors.Is(err, context.DeadlineExceeded):
 		p.DumpLog(50)
 		p.t.Fatalf("%s still running after %v", p.Name, timeout)
-	}
-	var ee *exec.ExitError
-	if errors.As(p.exitErr, &ee) {
-		return ee.ExitCode()
-	}
-	if p.exitErr != nil {
-		p.t.Fatalf("%s: %v", p.Name, p.exitErr)
+	case err != nil:
+		p.t.Fatal(err)
 	}
 	return 0
 }
@@ -212,16 +135,11 @@ func (p *Proc) Stop(timeout time.Duration) {
 }
 
 // Kill kills the process group at once (SIGKILL) and waits for it.
-func (p *Proc) Kill() {
-	if p.cmd.Process != nil && !p.Exited() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-}
+func (p *Proc) Kill() { p.p.Kill() }
 
 // Log returns the process's log so far.
 func (p *Proc) Log() string {
-	b, _ := os.ReadFile(p.logPath)
+	b, _ := os.ReadFile(p.p.LogPath)
 	return string(b)
 }
 
@@ -232,6 +150,40 @@ func (p *Proc) DumpLog(n int) {
 		lines = lines[len(lines)-n:]
 	}
 	p.t.Logf("--- last %d log lines of %s ---\n%s", len(lines), p.Name, strings.Join(lines, "\n"))
+}
+
+// lines keeps what a process prints, line by line.
+type lines struct {
+	mu   sync.Mutex
+	full []string
+	part []byte // the line being printed
+}
+
+func (l *lines) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.part = append(l.part, b...)
+	for {
+		i := bytes.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		l.full = append(l.full, string(l.part[:i]))
+		l.part = l.part[i+1:]
+	}
+	return len(b), nil
+}
+
+// get returns the lines printed so far, the last one without its newline
+// too once the process has ended.
+func (l *lines) get(ended bool) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := append([]string(nil), l.full...)
+	if ended && len(l.part) > 0 {
+		out = append(out, string(l.part))
+	}
+	return out
 }
 
 // Eventually polls cond every 50 ms until it holds, failing the test with
@@ -340,7 +292,7 @@ func (p *Proc) WaitReady(timeout time.Duration) {
 	addr := p.Addr("admin", timeout)
 	Eventually(p.t, timeout, func() (bool, string) {
 		if p.Exited() {
-			return false, fmt.Sprintf("%s exited: %v", p.Name, p.exitErr)
+			return false, fmt.Sprintf("%s exited: %v", p.Name, p.p.Err())
 		}
 		code, err := GetJSON(context.Background(), "http://"+addr+"/readyz", nil)
 		return code == http.StatusOK, fmt.Sprintf("%s not ready (%d, %v)", p.Name, code, err)
