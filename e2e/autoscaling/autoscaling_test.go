@@ -402,7 +402,7 @@ func measure(t *testing.T, kl *kubelet, samples []sample, start time.Time, reade
 		if c.component != "computer" || c.added.Before(start) {
 			continue
 		}
-		join, assigned, err := joinTimes(c.logPath)
+		join, assigned, err := joinTimes(c.p.LogPath)
 		if err != nil {
 			t.Logf("pod %s: %v", c.pod, err)
 			continue

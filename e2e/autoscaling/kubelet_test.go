@@ -12,20 +12,17 @@ package autoscaling
 // free loopback ports.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +30,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kafka-scale/kafka-scale/pkg/proc"
 )
 
 // container is one pod's process.
@@ -40,33 +39,18 @@ type container struct {
 	pod       string
 	component string    // the container's name: computer, aggregator
 	added     time.Time // when the pod was first seen
-	cmd       *exec.Cmd
-	logPath   string
-	done      chan struct{}
-	exitErr   error
+	p         *proc.Proc
 	grace     time.Duration
 	cgroup    string
 
 	mu      sync.Mutex
-	addrs   map[string]string // server -> address, from the "listening" logs
-	readyAt time.Time         // first /readyz 200
+	readyAt time.Time // first /readyz 200
 	stopped bool
 }
 
-func (c *container) addr(server string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.addrs[server]
-}
+func (c *container) addr(server string) string { return c.p.LoggedAddr(server) }
 
-func (c *container) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *container) exited() bool { return c.p.Exited() }
 
 // kubelet runs the release's pods.
 type kubelet struct {
@@ -234,60 +218,31 @@ func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*container, error
 	k.mu.Lock()
 	added := k.seen[pod.Name]
 	k.mu.Unlock()
-	c := &container{pod: pod.Name, component: ctr.Name, added: added, grace: grace, done: make(chan struct{}),
-		addrs: map[string]string{}, logPath: filepath.Join(k.logDir, pod.Name+".log")}
-	logFile, err := os.Create(c.logPath)
-	if err != nil {
-		return nil, err
-	}
-	c.cmd = exec.Command(bin, ctr.Args...)
-	c.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HOSTNAME=" + pod.Name}
+	envList := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HOSTNAME=" + pod.Name}
 	keys := make([]string, 0, len(env))
 	for key := range env {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		c.cmd.Env = append(c.cmd.Env, key+"="+env[key])
+		envList = append(envList, key+"="+env[key])
 	}
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := c.cmd.StderrPipe()
+	// Stdout goes to the log too, as a container's does.
+	p, err := proc.Start(proc.Cmd{Name: pod.Name, Path: bin, Args: ctr.Args, LogDir: k.logDir, Env: envList})
 	if err != nil {
-		logFile.Close()
 		return nil, err
 	}
-	c.cmd.Stdout = logFile
-	if err := c.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
+	c := &container{pod: pod.Name, component: ctr.Name, added: added, grace: grace, p: p}
 	if milli := ctr.Resources.Limits.Cpu().MilliValue(); milli > 0 && k.cgroups != nil {
-		if c.cgroup, err = k.cgroups.limit(pod.Name, milli, c.cmd.Process.Pid); err != nil {
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			logFile.Close()
+		if c.cgroup, err = k.cgroups.limit(pod.Name, milli, p.PID()); err != nil {
+			p.Kill()
 			return nil, fmt.Errorf("cpu limit: %w", err)
 		}
 	}
-	k.logf("pod %s: started %s (pid %d, cpu limit %s)", pod.Name, ctr.Name, c.cmd.Process.Pid, ctr.Resources.Limits.Cpu())
+	k.logf("pod %s: started %s (pid %d, cpu limit %s)", pod.Name, ctr.Name, p.PID(), ctr.Resources.Limits.Cpu())
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			_, _ = logFile.Write(append(line, '\n'))
-			var entry struct {
-				Msg, Server, Addr string
-			}
-			if json.Unmarshal(line, &entry) == nil && entry.Msg == "listening" {
-				c.mu.Lock()
-				c.addrs[entry.Server] = entry.Addr
-				c.mu.Unlock()
-			}
-		}
-		c.exitErr = c.cmd.Wait()
-		logFile.Close()
-		close(c.done)
-		k.logf("pod %s: %s exited (%v)", c.pod, c.component, c.exitErr)
+		<-p.Done()
+		k.logf("pod %s: %s exited (%v)", c.pod, c.component, p.Err())
 	}()
 	go c.watchReady()
 	return c, nil
@@ -296,17 +251,19 @@ func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*container, error
 // watchReady notes when the process first answers /readyz with 200: for a
 // computer, when it has partitions.
 func (c *container) watchReady() {
+	a, err := c.p.Addr(context.Background(), "admin")
+	if err != nil {
+		return // it ended before listening
+	}
 	for !c.exited() {
-		if a := c.addr("admin"); a != "" {
-			resp, err := http.Get("http://" + a + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					c.mu.Lock()
-					c.readyAt = time.Now()
-					c.mu.Unlock()
-					return
-				}
+		resp, err := http.Get("http://" + a + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				c.mu.Lock()
+				c.readyAt = time.Now()
+				c.mu.Unlock()
+				return
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -334,14 +291,9 @@ func (k *kubelet) stop(name string) {
 		return
 	}
 	k.logf("pod %s: SIGTERM to %s", name, c.component)
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	go func() {
-		select {
-		case <-c.done:
-		case <-time.After(c.grace):
+		if err := c.p.Stop(c.grace); errors.Is(err, proc.ErrKilled) {
 			k.logf("pod %s: grace period over, SIGKILL", name)
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			<-c.done
 		}
 		if c.cgroup != "" {
 			k.cgroups.remove(c.cgroup)
@@ -364,7 +316,7 @@ func (k *kubelet) stopAll() {
 	all := append([]*container(nil), k.finished...)
 	k.mu.Unlock()
 	for _, c := range all {
-		<-c.done
+		<-c.p.Done()
 		if c.cgroup != "" {
 			k.cgroups.remove(c.cgroup)
 		}
@@ -399,8 +351,8 @@ func (k *kubelet) all() []*container {
 func (k *kubelet) failedExits() []string {
 	var out []string
 	for _, c := range k.all() {
-		if c.exited() && c.exitErr != nil {
-			out = append(out, fmt.Sprintf("%s: %v", c.pod, c.exitErr))
+		if err := c.p.Err(); err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", c.pod, err))
 		}
 	}
 	return out
@@ -419,10 +371,10 @@ func (k *kubelet) dump(lines int) {
 		k.t.Logf("keep the pods' logs: %v", err)
 	}
 	for _, c := range k.all() {
-		b, _ := os.ReadFile(c.logPath)
+		b, _ := os.ReadFile(c.p.LogPath)
 		if keep != "" {
-			if err := os.WriteFile(filepath.Join(keep, filepath.Base(c.logPath)), b, 0o644); err != nil {
-				k.t.Logf("keep %s: %v", c.logPath, err)
+			if err := os.WriteFile(filepath.Join(keep, filepath.Base(c.p.LogPath)), b, 0o644); err != nil {
+				k.t.Logf("keep %s: %v", c.p.LogPath, err)
 			}
 		}
 		var notable []string
