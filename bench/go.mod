@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/confluentinc/confluent-kafka-go/v2 v2.11.1
 	github.com/kafka-scale/kafka-scale/pkg v0.0.0
+	github.com/klauspost/compress v1.20.1
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/zap v1.28.0
 )
