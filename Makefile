@@ -75,8 +75,10 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 	done
 
 .PHONY: lint
-lint: check-dashboards ## gofmt, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
+lint: check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
+	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
 	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
