@@ -88,6 +88,43 @@ func rate(counter string, matchers ...string) string {
 	return "rate(" + counter + sel(matchers...) + "[$__rate_interval])"
 }
 
+// aggregate is op(expr), or op by (by) (expr).
+func aggregate(op, expr string, by ...string) string {
+	if len(by) == 0 {
+		return op + "(" + expr + ")"
+	}
+	return op + " by (" + strings.Join(by, ", ") + ") (" + expr + ")"
+}
+
+// sum is sum(expr), or sum by (by) (expr).
+func sum(expr string, by ...string) string { return aggregate("sum", expr, by...) }
+
+// each is op of expr by the labels by: a series per combination of their
+// values, named by them.
+func each(op, expr string, by ...string) query {
+	return query{aggregate(op, expr, by...), legend(by...)}
+}
+
+// legend names a series by the values of labels: "{{pod}} {{topic}}".
+func legend(labels ...string) string {
+	var names []string
+	for _, l := range labels {
+		names = append(names, "{{"+l+"}}")
+	}
+	return strings.Join(names, " ")
+}
+
+// total is a counter's highest value in the dashboard's time range, summed
+// over the pods: what pods that run once, such as the readers, counted.
+func total(counter string, by ...string) string {
+	return sum("max_over_time("+counter+sel()+"[$__range])", by...)
+}
+
+// quantile is the phi-quantile of histogram, by the labels by.
+func quantile(phi, histogram string, by ...string) string {
+	return "histogram_quantile(" + phi + ", " + sum(rate(histogram+"_bucket"), append([]string{"le"}, by...)...) + ")"
+}
+
 // orZero is expr, or 0 while the series expr needs have not appeared yet
 // but the metric like does: a counter of events (aborts, failed sources)
 // has no series until the first event, and a panel should then show 0,
@@ -99,15 +136,8 @@ func orZero(expr, like string) string {
 // quantiles are histogram_quantile queries of histogram at p50, p90, p99.
 func quantiles(histogram string, by ...string) []query {
 	var qs []query
-	legend := ""
-	for _, l := range by {
-		legend += "{{" + l + "}} "
-	}
 	for _, q := range []struct{ phi, name string }{{"0.5", "p50"}, {"0.9", "p90"}, {"0.99", "p99"}} {
-		qs = append(qs, query{
-			expr:   fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s))", q.phi, strings.Join(append([]string{"le"}, by...), ", "), rate(histogram+"_bucket")),
-			legend: legend + q.name,
-		})
+		qs = append(qs, query{quantile(q.phi, histogram, by...), strings.TrimSpace(legend(by...) + " " + q.name)})
 	}
 	return qs
 }
