@@ -238,10 +238,10 @@ func (h *HPA) stabilize(now time.Duration, current, desired int32) int32 {
 func (h *HPA) limitRate(now time.Duration, current, desired int32) int32 {
 	switch {
 	case desired > current:
-		limit := max(scaleUpLimit(now, current, h.ups, h.downs, h.Behavior.ScaleUp), current)
+		limit := max(scaleLimit(now, current, h.ups, h.downs, h.Behavior.ScaleUp, scalingUp), current)
 		return min(desired, min(h.Max, limit))
 	case desired < current:
-		limit := min(scaleDownLimit(now, current, h.ups, h.downs, h.Behavior.ScaleDown), current)
+		limit := min(scaleLimit(now, current, h.ups, h.downs, h.Behavior.ScaleDown, scalingDown), current)
 		return max(desired, max(h.Min, limit))
 	}
 	return desired
@@ -259,45 +259,39 @@ func changed(now, period time.Duration, events []timed) int32 {
 	return n
 }
 
-func scaleUpLimit(now time.Duration, current int32, ups, downs []timed, r Rules) int32 {
-	if r.Select == SelectDisabled {
-		return current
-	}
-	result := int32(math.MinInt32)
-	pick := func(a, b int32) int32 { return max(a, b) }
-	if r.Select == SelectMin {
-		result = math.MaxInt32
-		pick = func(a, b int32) int32 { return min(a, b) }
-	}
-	for _, p := range r.Policies {
-		start := current - changed(now, p.Period, ups) + changed(now, p.Period, downs)
-		var proposed int32
-		if p.Type == Pods {
-			proposed = start + p.Value
-		} else {
-			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
-		}
-		result = pick(result, proposed)
-	}
-	return result
-}
+// direction is the way the replicas change: +1 up, -1 down.
+type direction int32
 
-func scaleDownLimit(now time.Duration, current int32, ups, downs []timed, r Rules) int32 {
+const (
+	scalingUp   direction = 1
+	scalingDown direction = -1
+)
+
+// scaleLimit is calculateScaleUpLimitWithScalingRules (up) and
+// calculateScaleDownLimitWithBehaviors (down): the replicas r's policies
+// allow in direction d, each counted from the replicas at the start of its
+// period. Max selects the policy allowing the largest change, Min the
+// smallest; a Percent policy rounds up when scaling up, so that a few
+// replicas can grow at all, and truncates when scaling down.
+func scaleLimit(now time.Duration, current int32, ups, downs []timed, r Rules, d direction) int32 {
 	if r.Select == SelectDisabled {
 		return current
 	}
 	result := int32(math.MaxInt32)
 	pick := func(a, b int32) int32 { return min(a, b) }
-	if r.Select == SelectMin {
+	if (r.Select == SelectMin) == (d == scalingDown) { // the largest change up, or the smallest down
 		result = math.MinInt32
 		pick = func(a, b int32) int32 { return max(a, b) }
 	}
 	for _, p := range r.Policies {
 		start := current - changed(now, p.Period, ups) + changed(now, p.Period, downs)
 		var proposed int32
-		if p.Type == Pods {
-			proposed = start - p.Value
-		} else {
+		switch {
+		case p.Type == Pods:
+			proposed = start + int32(d)*p.Value
+		case d == scalingUp:
+			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+		default:
 			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
 		}
 		result = pick(result, proposed)
