@@ -1,7 +1,7 @@
 // Package proc runs the service binaries for the benchmark: it starts them
 // with pkg/proc (process groups, logs in files, listen addresses from the
-// logs), reads their metrics and CPU time, and stops every process it
-// started.
+// logs), reads their metrics (with pkg/scrape) and CPU time, and stops every
+// process it started.
 package proc
 
 import (
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	svcproc "github.com/kafka-scale/kafka-scale/pkg/proc"
+	"github.com/kafka-scale/kafka-scale/pkg/scrape"
 )
 
 // Group is the set of processes started for one benchmark; Close kills any
@@ -189,23 +190,13 @@ func Poll(ctx context.Context, interval time.Duration, cond func() (bool, error)
 }
 
 // MetricSum adds up every sample of the metric called name on an admin
-// server's /metrics, whatever its labels.
+// server's /metrics, whatever its labels; 0 when it has none.
 func MetricSum(ctx context.Context, adminAddr, name string) (float64, error) {
-	body, err := get(ctx, "http://"+adminAddr+"/metrics")
+	s, err := scrape.Get(ctx, "http://"+adminAddr+"/metrics")
 	if err != nil {
 		return 0, err
 	}
-	var sum float64
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		var v float64
-		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
-			return 0, fmt.Errorf("metric %s: %q: %w", name, line, err)
-		}
-		sum += v
-	}
+	sum, _ := s.Sum(name)
 	return sum, nil
 }
 
