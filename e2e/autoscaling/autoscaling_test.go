@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/e2e/harness"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/scrape"
 )
 
 var docsDir = flag.String("docs", "", "also write autoscaling-run.csv and autoscaling-run.png into this `directory` (docs/ refreshes the committed ones)")
@@ -707,32 +707,14 @@ func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (
 }
 
 // metricMax is the largest sample of the metric called name on an admin
-// server's /metrics.
+// server's /metrics, 0 when it has none.
 func metricMax(ctx context.Context, addr, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	s, err := scrape.Get(ctx, "http://"+addr+"/metrics")
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var m float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %q: %w", name, line, err)
-		}
-		m = math.Max(m, v)
-	}
-	return m, sc.Err()
+	m, _ := s.Max(name)
+	return m, nil
 }
 
 // namespace creates a namespace for the test and deletes it at the end.

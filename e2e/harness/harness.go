@@ -5,7 +5,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kafka-scale/kafka-scale/pkg/proc"
+	"github.com/kafka-scale/kafka-scale/pkg/scrape"
 )
 
 // RepoRoot is the repository's top directory.
@@ -226,64 +226,27 @@ func GetJSON(ctx context.Context, url string, v any) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// Metric reads one sample of the metric name (with labels exactly as in the
-// exposition, e.g. `kafka_scale_ready`) from an admin server's /metrics.
+// Metric reads one series from an admin server's /metrics, written as in
+// the exposition (e.g. `kafka_scale_ready` or
+// `kafka_scale_aggregator_chunks_total{outcome="duplicate"}`, labels in any
+// order); false when the page has no such series.
 func Metric(ctx context.Context, adminAddr, series string) (float64, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/metrics", nil)
+	s, err := scrape.Get(ctx, "http://"+adminAddr+"/metrics")
 	if err != nil {
 		return 0, false, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, false, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, series+" "); ok {
-			var v float64
-			if _, err := fmt.Sscan(rest, &v); err != nil {
-				return 0, false, fmt.Errorf("metric %s: %q: %w", series, line, err)
-			}
-			return v, true, nil
-		}
-	}
-	return 0, false, sc.Err()
+	return s.Value(series)
 }
 
 // MetricSum adds up every sample of the metric called name, whatever its
 // labels, and says how many samples there were.
 func MetricSum(ctx context.Context, adminAddr, name string) (float64, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/metrics", nil)
+	s, err := scrape.Get(ctx, "http://"+adminAddr+"/metrics")
 	if err != nil {
 		return 0, 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	var (
-		sum float64
-		n   int
-	)
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		var v float64
-		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
-			return 0, 0, fmt.Errorf("metric %s: %q: %w", name, line, err)
-		}
-		sum += v
-		n++
-	}
-	return sum, n, sc.Err()
+	sum, n := s.Sum(name)
+	return sum, n, nil
 }
 
 // WaitReady polls the process's /readyz until it answers 200.
