@@ -123,17 +123,20 @@ func (b *bench) runRebalance(ctx context.Context, name, topic, protocol string) 
 		admin, err := p.Addr(wctx, "admin")
 		return p, admin, err
 	}
+	// A computer has begun processing once it has read a chunk.
+	processing := func(admin string) error {
+		return proc.Poll(wctx, 20*time.Millisecond, func() (bool, error) {
+			v, err := proc.MetricSum(wctx, admin, "kafka_scale_compute_messages_read")
+			return v > 0, err
+		})
+	}
 	plog := filepath.Join(b.work, "logs", "computer-"+name+"-0.chunks")
 	first, admin, err := start(0, plog)
 	if err != nil {
 		return r, err
 	}
 	defer func() { _ = first.Stop(30 * time.Second) }()
-	// Processing has begun once a chunk has been read.
-	if err := proc.Poll(wctx, 20*time.Millisecond, func() (bool, error) {
-		v, err := proc.MetricSum(wctx, admin, "kafka_scale_compute_messages_read")
-		return v > 0, err
-	}); err != nil {
+	if err := processing(admin); err != nil {
 		return r, err
 	}
 	time.Sleep(rebalanceWarmup)
@@ -144,10 +147,7 @@ func (b *bench) runRebalance(ctx context.Context, name, topic, protocol string) 
 	}
 	defer func() { _ = second.Stop(30 * time.Second) }()
 	// Ready means an assignment, possibly empty: wait for chunks.
-	if err := proc.Poll(wctx, 20*time.Millisecond, func() (bool, error) {
-		v, err := proc.MetricSum(wctx, admin2, "kafka_scale_compute_messages_read")
-		return v > 0, err
-	}); err != nil {
+	if err := processing(admin2); err != nil {
 		return r, fmt.Errorf("%s never processed a chunk: %w", second.Name, err)
 	}
 	r.joinWait = time.Since(second.Started)
