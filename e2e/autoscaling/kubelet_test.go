@@ -413,9 +413,9 @@ func notableLine(line string) (string, bool) {
 	if l.Error != "" {
 		s += ": " + l.Error
 	}
-	const max = 300
-	if len(s) > max {
-		s = s[:max] + "…"
+	const maxLen = 300
+	if len(s) > maxLen {
+		s = s[:maxLen] + "…"
 	}
 	return s, true
 }
