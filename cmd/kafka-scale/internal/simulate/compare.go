@@ -95,11 +95,13 @@ type Agreement struct {
 	Tolerance int32
 	Within    float64
 	MaxDiff   int32
-	// Peak replicas, first scale-up, and return to the minimum, of the
-	// recorded run and of the simulation (-1: never).
-	PeakRecorded, PeakSimulated int32
-	UpRecorded, UpSimulated     time.Duration
-	BackRecorded, BackSimulated time.Duration
+	// Peak replicas, first scale-up, drain (the lag back at 0 after it
+	// rose), and return to the minimum, of the recorded run and of the
+	// simulation (-1: never).
+	PeakRecorded, PeakSimulated   int32
+	UpRecorded, UpSimulated       time.Duration
+	DrainRecorded, DrainSimulated time.Duration
+	BackRecorded, BackSimulated   time.Duration
 }
 
 // Compare lines up the samples of a recorded run and of a simulation by
@@ -141,24 +143,32 @@ func Compare(recorded, simulated []Sample, tolerance, min int32) Agreement {
 	if ag.Samples > 0 {
 		ag.Within = float64(within) / float64(ag.Samples)
 	}
-	ag.PeakRecorded, ag.UpRecorded, ag.BackRecorded = shape(recorded, min)
-	ag.PeakSimulated, ag.UpSimulated, ag.BackSimulated = shape(simulated, min)
+	ag.PeakRecorded, ag.UpRecorded, ag.DrainRecorded, ag.BackRecorded = shape(recorded, min)
+	ag.PeakSimulated, ag.UpSimulated, ag.DrainSimulated, ag.BackSimulated = shape(simulated, min)
 	return ag
 }
 
-// shape is a run's peak replicas, first scale-up and last return to min.
-func shape(s []Sample, min int32) (peak int32, up, back time.Duration) {
-	up, back = -1, -1
+// shape is a run's peak replicas, first scale-up, first drain and last
+// return to min.
+func shape(s []Sample, min int32) (peak int32, up, drain, back time.Duration) {
+	up, drain, back = -1, -1, -1
+	lagged := false
 	for i, x := range s {
 		peak = max(peak, x.Replicas)
 		if i > 0 && x.Replicas > s[i-1].Replicas && up < 0 {
 			up = x.T
 		}
+		// A simulation's lag is fractional; a recording's whole messages.
+		if x.Lag >= 0.5 {
+			lagged = true
+		} else if lagged && drain < 0 {
+			drain = x.T
+		}
 		if i > 0 && x.Replicas == min && s[i-1].Replicas > min {
 			back = x.T
 		}
 	}
-	return peak, up, back
+	return peak, up, drain, back
 }
 
 func (a Agreement) String() string {
@@ -171,7 +181,8 @@ func (a Agreement) String() string {
 	return fmt.Sprintf("replicas within %d of the recorded run's at %.0f%% of %d samples (largest difference %d)\n"+
 		"peak replicas: recorded %d, simulated %d\n"+
 		"first scale-up: recorded %s, simulated %s\n"+
+		"lag drained: recorded %s, simulated %s\n"+
 		"back at the minimum: recorded %s, simulated %s\n",
 		a.Tolerance, 100*a.Within, a.Samples, a.MaxDiff, a.PeakRecorded, a.PeakSimulated,
-		d(a.UpRecorded), d(a.UpSimulated), d(a.BackRecorded), d(a.BackSimulated))
+		d(a.UpRecorded), d(a.UpSimulated), d(a.DrainRecorded), d(a.DrainSimulated), d(a.BackRecorded), d(a.BackSimulated))
 }

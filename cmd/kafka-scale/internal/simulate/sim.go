@@ -84,6 +84,12 @@ type Config struct {
 	// Duration ends the run; 0 runs until the load is processed and the
 	// replicas are back at their minimum, at most Limit.
 	Duration, Limit time.Duration
+	// Recorded, when set, is a recorded run whose Metric (what the trigger
+	// served the HPA, sampled) the autoscaler reads in place of the
+	// modelled workload's, the last sample at or before each sync: the
+	// autoscaler model alone, held against the real HPA's decisions. The
+	// run then lasts as long as the recording (Duration 0).
+	Recorded []Sample
 }
 
 // Validate names the first setting that cannot be simulated.
@@ -297,7 +303,17 @@ func Run(c Config) (*Result, error) {
 		v float64
 	}
 	var history []metricAt
+	recordedAt := func(now time.Duration) float64 {
+		i := sort.Search(len(c.Recorded), func(i int) bool { return c.Recorded[i].T > now }) - 1
+		if i < 0 {
+			return 0
+		}
+		return c.Recorded[i].Metric
+	}
 	readMetric := func(now time.Duration) float64 {
+		if len(c.Recorded) > 0 {
+			return recordedAt(now)
+		}
 		if a.MetricDelay <= 0 {
 			return current(now)
 		}
@@ -305,7 +321,10 @@ func Run(c Config) (*Result, error) {
 		i := sort.Search(len(history), func(i int) bool { return history[i].t > want }) - 1
 		return history[max(i, 0)].v
 	}
-	activeTotal := func() bool {
+	activeTotal := func(now time.Duration) bool {
+		if len(c.Recorded) > 0 {
+			return recordedAt(now) > float64(a.ActivationLagThreshold)
+		}
 		total := 0.0
 		for i := range parts {
 			total += parts[i].lag
@@ -319,6 +338,9 @@ func Run(c Config) (*Result, error) {
 		limit = 6 * time.Hour
 	}
 	end := c.Duration
+	if end <= 0 && len(c.Recorded) > 0 {
+		end = c.Recorded[len(c.Recorded)-1].T
+	}
 	if end <= 0 || end > limit {
 		end = limit
 	}
@@ -387,7 +409,7 @@ func Run(c Config) (*Result, error) {
 		// KEDA alone moves between 0 and 1 replica.
 		if a.MinReplicas == 0 && now >= nextPoll {
 			nextPoll = now + a.PollingInterval
-			if activeTotal() {
+			if activeTotal(now) {
 				lastActive = now
 				if replicas == 0 {
 					replicas = 1
@@ -480,7 +502,7 @@ func Run(c Config) (*Result, error) {
 		}
 		// Stop once drained and back at the minimum for a sync, unless told
 		// how long to run: nothing changes after that.
-		if c.Duration <= 0 && sum.Drained && settledAt >= 0 && now-settledAt >= a.SyncPeriod {
+		if c.Duration <= 0 && len(c.Recorded) == 0 && sum.Drained && settledAt >= 0 && now-settledAt >= a.SyncPeriod {
 			break
 		}
 	}

@@ -48,6 +48,49 @@ func TestRunBurst(t *testing.T) {
 	require.Greater(t, s.Settle, s.Drain+300*time.Second)
 }
 
+func TestRunRecordedMetric(t *testing.T) {
+	// The model has no work at all; the recording says KEDA served its cap,
+	// 300, for the first minute and 0 after. The autoscaler follows the
+	// recording: 1 -> 5 (the chart's policies) -> 6, then halved (the
+	// chart's 50 % a minute) after the 5-minute window, until the
+	// recording ends.
+	c := Defaults()
+	c.Workload.Partitions = 6
+	c.Workload.Loads = nil
+	c.Autoscaler.MaxReplicas = 6
+	c.Autoscaler.LagThreshold = 50
+	for s := 0; s <= 600; s++ {
+		m := 0.0
+		if s < 75 {
+			m = 300
+		}
+		c.Recorded = append(c.Recorded, Sample{T: time.Duration(s) * time.Second, Metric: m})
+	}
+	res, err := Run(c)
+	require.NoError(t, err)
+	require.Equal(t, int32(6), res.Summary.PeakReplicas)
+	replicasAt := func(at time.Duration) int32 {
+		var r int32
+		for _, x := range res.Samples {
+			if x.T <= at {
+				r = x.Replicas
+			}
+		}
+		return r
+	}
+	require.Equal(t, int32(5), replicasAt(30*time.Second), "the first sync: +4 pods")
+	require.Equal(t, int32(6), replicasAt(70*time.Second), "a minute later: the cap's 6")
+	require.Equal(t, int32(6), replicasAt(300*time.Second), "inside the scale-down window")
+	require.Equal(t, int32(3), replicasAt(400*time.Second), "halved after it")
+	require.Equal(t, 600*time.Second, res.Samples[len(res.Samples)-1].T, "as long as the recording")
+
+	// Without the recording, the same settings do nothing.
+	c.Recorded = nil
+	res, err = Run(c)
+	require.NoError(t, err)
+	require.Equal(t, int32(1), res.Summary.PeakReplicas)
+}
+
 func TestRunUnevenPartitions(t *testing.T) {
 	// 4 computers on 6 partitions drain no faster than 3: two of them
 	// carry two partitions each.
@@ -260,6 +303,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"--initial-replicas", "13"}, "--initial-replicas 13: want from --min-replicas 1 to --max-replicas 12"},
 		{[]string{"--throughput", "0"}, "throughput 0"},
 		{[]string{"--sweep-lag-threshold", "0"}, `"0": want whole numbers above 0`},
+		{[]string{"--recorded-metric"}, "--recorded-metric: needs --compare or --replay"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, errOut := simulate(t, tc.args...)
@@ -302,4 +346,21 @@ func TestCompare(t *testing.T) {
 	ag = Compare(mk(1, 6, 6, 6), mk(1, 1, 1, 6), 1, 1)
 	require.InDelta(t, 0.5, ag.Within, 1e-9)
 	require.Equal(t, int32(5), ag.MaxDiff)
+
+	// The drain: the lag back at 0 once it rose; a simulation's fraction
+	// of a message left is 0.
+	lag := func(ls ...float64) []Sample {
+		s := mk(1, 1, 1, 1, 1)
+		for i, l := range ls {
+			s[i].Lag = l
+		}
+		return s
+	}
+	ag = Compare(lag(0, 300, 100, 0, 0), lag(0, 300, 0.4, 0, 0), 1, 1)
+	require.Equal(t, 45*time.Second, ag.DrainRecorded)
+	require.Equal(t, 30*time.Second, ag.DrainSimulated)
+	require.Contains(t, ag.String(), "lag drained: recorded 45s, simulated 30s")
+	ag = Compare(lag(0, 0, 0, 0, 0), lag(0, 300, 300, 300, 300), 1, 1)
+	require.Equal(t, time.Duration(-1), ag.DrainRecorded, "no lag: never drained")
+	require.Contains(t, ag.String(), "lag drained: recorded never, simulated never")
 }

@@ -52,7 +52,11 @@ their values and print one summary line each instead of a timeline.
 --compare reads a recorded run (CSV with t_seconds and replicas columns, as
 the autoscaling test writes) and prints how closely the simulation's replicas
 follow it. --replay takes the simulation's settings from the "# flag=value"
-lines at the top of such a file too, then compares.
+lines at the top of such a file too, then compares. With --recorded-metric
+the autoscaler reads the recorded run's metric column (what the trigger
+served the HPA) instead of the modelled workload's lag, so the comparison
+checks the autoscaler model alone, apart from how well the workload is
+modelled.
 `
 
 // options is the command line, checked.
@@ -63,6 +67,7 @@ type options struct {
 	comparePath  string
 	replayPath   string
 	compareTol   int
+	recorded     bool
 	sweepLag     []int64
 	sweepWindows []time.Duration
 }
@@ -184,8 +189,11 @@ func ParseLoad(s string) (Load, error) {
 
 func parse(env cli.Env, args []string) (*options, error) {
 	o, err := parseWith(env, args, "", nil)
-	if err != nil || o.replayPath == "" {
-		return o, err
+	if err != nil {
+		return nil, err
+	}
+	if o.replayPath == "" {
+		return o, o.check()
 	}
 	params, err := ReadParams(o.replayPath)
 	if err != nil {
@@ -198,7 +206,15 @@ func parse(env cli.Env, args []string) (*options, error) {
 		return nil, err
 	}
 	o.comparePath = o.replayPath
-	return o, nil
+	return o, o.check()
+}
+
+// check rejects what only the whole command line makes wrong.
+func (o *options) check() error {
+	if o.recorded && o.comparePath == "" {
+		return cli.Usagef("--recorded-metric: needs --compare or --replay, a recorded run to read the metric from")
+	}
+	return nil
 }
 
 // ReadParams reads the "# flag=value" comment lines at the top of a
@@ -271,6 +287,7 @@ func parseWith(env cli.Env, args []string, from string, params [][2]string) (*op
 	fs.StringVar(&o.comparePath, "compare", "", "compare the replicas with a recorded run's, a CSV `file`")
 	fs.StringVar(&o.replayPath, "replay", "", "simulate a recorded run: take the settings from its CSV `file`'s \"# flag=value\" lines (flags given win), and compare")
 	fs.IntVar(&o.compareTol, "compare-tolerance", 1, "with --compare: `replicas` of difference that still agree")
+	fs.BoolVar(&o.recorded, "recorded-metric", false, "with --compare or --replay: the autoscaler reads the recorded run's metric column, not the modelled lag")
 	fs.Var(&sweepLag, "sweep-lag-threshold", "sweep these lag `thresholds`, comma-separated")
 	fs.Var(&sweepWindows, "sweep-scale-down-window", "sweep these scale-down `windows`, comma-separated")
 	fs.Usage = func() {
@@ -346,6 +363,21 @@ func run(_ context.Context, env cli.Env, args []string) error {
 	if len(o.sweepLag) > 0 || len(o.sweepWindows) > 0 {
 		return sweep(env.Stdout, o)
 	}
+	var recorded []Sample
+	if o.comparePath != "" {
+		f, err := os.Open(o.comparePath)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", o.comparePath, err)
+		}
+		recorded, err = ReadCSV(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", o.comparePath, err)
+		}
+		if o.recorded {
+			o.cfg.Recorded = recorded
+		}
+	}
 	res, err := Run(o.cfg)
 	if err != nil {
 		return err
@@ -371,15 +403,6 @@ func run(_ context.Context, env cli.Env, args []string) error {
 		}
 	}
 	if o.comparePath != "" {
-		f, err := os.Open(o.comparePath)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", o.comparePath, err)
-		}
-		recorded, err := ReadCSV(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", o.comparePath, err)
-		}
 		ag := Compare(recorded, res.Samples, int32(o.compareTol), o.cfg.Autoscaler.MinReplicas)
 		fmt.Fprintf(env.Stdout, "\ncompared with %s:\n%s", o.comparePath, ag)
 	}
@@ -401,6 +424,9 @@ func describe(w io.Writer, c Config) {
 	signal := fmt.Sprintf("kafka lag, lagThreshold %d, activation %d", a.LagThreshold, a.ActivationLagThreshold)
 	if a.Signal == Seconds {
 		signal = fmt.Sprintf("lag seconds (max over partitions), target %gs, metric delay %v", a.TargetSeconds, a.MetricDelay)
+	}
+	if len(c.Recorded) > 0 {
+		signal += ", read from the recorded run"
 	}
 	fmt.Fprintf(w, "autoscaler: %s; replicas %d-%d from %d; tolerance %g; sync %v\n",
 		signal, a.MinReplicas, a.MaxReplicas, a.InitialReplicas, a.Tolerance, a.SyncPeriod)
