@@ -44,16 +44,20 @@ import (
 
 var docsDir = flag.String("docs", "", "also write autoscaling-run.csv and autoscaling-run.png into this `directory` (docs/ refreshes the committed ones)")
 
-// The run. A computer limited to 10 millicores processes about 5 chunks of
-// 250 records a second, so six months (900,000 records, 3,600 chunks) keep
-// one computer busy for over ten minutes and six for about two: long
-// enough for the HPA's 15 s syncs and its scale-up policy to show, short
-// enough for a test.
+// The run. A computer limited to 10 millicores processes 12 to 19 chunks of
+// 250 records a second here, so six months of 250,000 records (6,000
+// chunks) keep one computer busy for six minutes or more and six for about
+// one: long enough for the HPA's 15 s syncs and its scale-up policy to
+// show, short enough for a test. The load is large enough that the lag is
+// still far above 5 x lagThreshold a minute after the first scale-up, when
+// the policy lets the HPA add the sixth computer: with a load that drains
+// around then, the sixth comes or not by chance, and no simulation can
+// follow the replicas.
 const (
 	release      = "ks"
 	partitions   = 6
 	months       = 6
-	records      = 150_000
+	records      = 250_000
 	chunkSize    = 250
 	messages     = months * records / chunkSize
 	lagThreshold = 50
@@ -117,8 +121,9 @@ type sample struct {
 	replicas          int32         // the Deployment's spec.replicas
 	pods              int           // computer processes running
 	members           int           // computers that have had partitions
+	busy              int           // computers with a partition they have not caught up on
 	lag               int64         // the group's lag in messages, from the broker
-	partitionsWithLag int
+	partitionLag      [partitions]int64
 	committed         int64   // sum of the committed offsets
 	lagSeconds        float64 // max of kafka_scale_consumer_lag_seconds over the computers
 	metric            float64 // what KEDA's metrics adapter serves the HPA
@@ -228,7 +233,7 @@ func TestAutoscalingE2E(t *testing.T) {
 	require.NoError(t, err)
 	defer admin.Close()
 	rec := &recorder{cs: cs, ns: ns, kl: kl, admin: admin, group: p.Group, topic: p.ComputeTopic, api: api,
-		metricName: metricName, metricSelector: metricSelector, hpaName: hpaName}
+		metricName: metricName, metricSelector: metricSelector, hpaName: hpaName, busy: map[string]bool{}}
 
 	// Every month at once.
 	start := time.Now()
@@ -278,15 +283,29 @@ func TestAutoscalingE2E(t *testing.T) {
 	csvPath := filepath.Join(dir, "autoscaling-run.csv")
 	require.NoError(t, writeCSV(csvPath, params, samples))
 
-	// The simulation of the same workload follows the recorded replicas.
+	// The simulation, in two parts. The autoscaler model, given the metric
+	// KEDA served the real HPA, makes the real HPA's decisions: the same
+	// replicas but for the second between a sync and the sample that sees
+	// it.
+	sim := simulate(t, cliBin, "--replay", csvPath, "--recorded-metric", "--compare-tolerance", "0")
+	require.GreaterOrEqual(t, agreement(t, sim), 90, "the autoscaler model on the recorded metric makes the same decisions at least 90%% of the time")
+	// The whole model, the workload's lag included, drains the load when
+	// the run did, within 30 %: computers throttled to 10 millicores stall
+	// for seconds in a rebalance or while they prefetch, which varies from
+	// run to run (the same load drained in 2m16s and 2m44s here); a
+	// drain some seconds off can move the way back by a sync, so the
+	// replicas' agreement is printed, not asserted.
 	simCSV := filepath.Join(t.TempDir(), "simulated.csv")
-	simOut, err := exec.Command(cliBin, "simulate", "--replay", csvPath, "--every", "0", "--csv", simCSV).CombinedOutput()
-	require.NoError(t, err, "%s", simOut)
-	t.Logf("kafka-scale simulate --replay %s:\n%s", csvPath, simOut)
-	m := regexp.MustCompile(`replicas within 1 of the recorded run's at (\d+)% of (\d+) samples`).FindSubmatch(simOut)
-	require.NotNil(t, m, "%s", simOut)
-	agree, _ := strconv.Atoi(string(m[1]))
-	require.GreaterOrEqual(t, agree, 80, "the simulation's replicas follow the run's within 1 at least 80%% of the time")
+	sim = simulate(t, cliBin, "--replay", csvPath, "--csv", simCSV)
+	m := regexp.MustCompile(`peak replicas: recorded (\d+), simulated (\d+)`).FindStringSubmatch(sim)
+	require.NotNil(t, m, "%s", sim)
+	require.Equal(t, m[1], m[2], "peak replicas of the run and of the simulation")
+	m = regexp.MustCompile(`lag drained: recorded (\S+), simulated (\S+)`).FindStringSubmatch(sim)
+	require.NotNil(t, m, "%s", sim)
+	realDrain, err1 := time.ParseDuration(m[1])
+	simDrain, err2 := time.ParseDuration(m[2])
+	require.NoError(t, errors.Join(err1, err2), "%s", sim)
+	require.InEpsilon(t, realDrain.Seconds(), simDrain.Seconds(), 0.3, "the simulation drains within 30%% of the run's %v", realDrain)
 
 	simulated, err := readReplicas(simCSV)
 	require.NoError(t, err)
@@ -381,13 +400,13 @@ type params [][2]string
 func measure(t *testing.T, kl *kubelet, samples []sample, start time.Time, readerTook time.Duration) params {
 	t.Helper()
 	// Throughput: messages committed per busy computer-second, a computer
-	// being busy while it has a partition with lag.
+	// being busy while one of its partitions has lag. A computer with two
+	// such partitions is one busy computer, as the simulation has it (a
+	// member shares its throughput among its partitions).
 	var busy float64
 	for i := 1; i < len(samples); i++ {
 		dt := (samples[i].t - samples[i-1].t).Seconds()
-		if samples[i-1].lag > 0 {
-			busy += float64(min(samples[i-1].members, samples[i-1].partitionsWithLag)) * dt
-		}
+		busy += float64(samples[i-1].busy) * dt
 	}
 	consumed := float64(samples[len(samples)-1].committed - samples[0].committed)
 	require.Greater(t, busy, 0.0)
@@ -490,6 +509,26 @@ func joinTimes(path string) (join, assigned time.Time, err error) {
 	return join, assigned, fmt.Errorf("%s: no \"starting\" then \"partitions assigned\" in the log", path)
 }
 
+// simulate runs kafka-scale simulate with args and logs what it printed.
+func simulate(t *testing.T, cliBin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(cliBin, append([]string{"simulate", "--every", "0"}, args...)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("kafka-scale simulate %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+// agreement is the share of samples, in percent, in which a simulation's
+// replicas agreed with the recorded run's, as simulate printed it.
+func agreement(t *testing.T, out string) int {
+	t.Helper()
+	m := regexp.MustCompile(`replicas within \d+ of the recorded run's at (\d+)% of \d+ samples`).FindStringSubmatch(out)
+	require.NotNil(t, m, "%s", out)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	return n
+}
+
 // writeCSV writes the samples with the simulation's parameters as comments
 // ("# flag=value"), which kafka-scale simulate --replay reads.
 func writeCSV(path string, ps params, samples []sample) error {
@@ -499,10 +538,18 @@ func writeCSV(path string, ps params, samples []sample) error {
 	for _, p := range ps {
 		fmt.Fprintf(&b, "# %s=%s\n", p[0], p[1])
 	}
-	b.WriteString("t_seconds,replicas,members,lag_messages,lag_seconds,metric,messages_per_second,pods,hpa_desired,records_per_second\n")
+	b.WriteString("t_seconds,replicas,members,lag_messages,lag_seconds,metric,messages_per_second,pods,hpa_desired,records_per_second,busy")
+	for i := range partitions {
+		fmt.Fprintf(&b, ",lag_partition_%d", i)
+	}
+	b.WriteString("\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%.1f,%d,%d,%d,%.1f,%.0f,%.1f,%d,%d,%.0f\n", s.t.Seconds(), s.replicas, s.members, s.lag,
-			s.lagSeconds, s.metric, s.messagesPerSecond, s.pods, s.hpaDesired, s.recordsPerSecond)
+		fmt.Fprintf(&b, "%.1f,%d,%d,%d,%.1f,%.0f,%.1f,%d,%d,%.0f,%d", s.t.Seconds(), s.replicas, s.members, s.lag,
+			s.lagSeconds, s.metric, s.messagesPerSecond, s.pods, s.hpaDesired, s.recordsPerSecond, s.busy)
+		for _, l := range s.partitionLag {
+			fmt.Fprintf(&b, ",%d", l)
+		}
+		b.WriteString("\n")
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -543,8 +590,11 @@ type recorder struct {
 	group, topic, api   string
 	metricName, hpaName string
 	metricSelector      string
-	mu                  sync.Mutex
-	all                 []sample
+	// busy is whether each computer (by pod) last said it had lag, kept
+	// for a sample whose scrape of it fails; only sample uses it.
+	busy map[string]bool
+	mu   sync.Mutex
+	all  []sample
 }
 
 func (r *recorder) last() (sample, bool) {
@@ -604,11 +654,14 @@ func (r *recorder) sample(ctx context.Context, start time.Time) sample {
 	if v, err := externalMetric(rctx, r.cs, r.ns, r.metricName, r.metricSelector); err == nil {
 		s.metric = v
 	}
-	if lag, committed, withLag, err := groupLag(rctx, r.admin, r.group, r.topic); err == nil {
-		s.lag, s.committed, s.partitionsWithLag = lag, committed, withLag
+	if lag, committed, err := groupLag(rctx, r.admin, r.group, r.topic); err == nil {
+		s.partitionLag, s.committed, s.lag = lag, committed, 0
+		for _, l := range lag {
+			s.lag += l
+		}
 	}
 	computers := r.kl.running("computer")
-	s.pods, s.members, s.lagSeconds = len(computers), 0, 0
+	s.pods, s.members, s.busy, s.lagSeconds = len(computers), 0, 0, 0
 	for _, c := range computers {
 		// A member from its first assignment on: under a CPU limit of
 		// 10 millicores /readyz does not always answer in time, and a
@@ -618,12 +671,16 @@ func (r *recorder) sample(ctx context.Context, start time.Time) sample {
 			s.members++
 		}
 		c.mu.Unlock()
-		addr := c.addr("admin")
-		if addr == "" {
-			continue
+		if addr := c.addr("admin"); addr != "" {
+			if m, err := scrape.Get(rctx, "http://"+addr+"/metrics"); err == nil {
+				seconds, _ := m.Max("kafka_scale_consumer_lag_seconds")
+				s.lagSeconds = math.Max(s.lagSeconds, seconds)
+				records, _ := m.Max("kafka_scale_consumer_lag_records")
+				r.busy[c.pod] = records > 0
+			}
 		}
-		if v, err := metricMax(rctx, addr, "kafka_scale_consumer_lag_seconds"); err == nil {
-			s.lagSeconds = math.Max(s.lagSeconds, v)
+		if r.busy[c.pod] {
+			s.busy++
 		}
 	}
 	if sources, err := harness.Sources(rctx, r.api); err == nil {
@@ -665,7 +722,7 @@ func externalMetric(ctx context.Context, cs kubernetes.Interface, ns, name, sele
 // groupLag is the group's lag on topic as KEDA counts it with
 // offsetResetPolicy earliest: end offset minus committed offset, or the
 // whole partition where nothing is committed yet.
-func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (lag, committed int64, withLag int, err error) {
+func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (lag [partitions]int64, committed int64, err error) {
 	req := map[kafka.TopicPartition]kafka.OffsetSpec{}
 	var tps []kafka.TopicPartition
 	for i := 0; i < partitions; i++ {
@@ -675,17 +732,17 @@ func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (
 	}
 	ends, err := admin.ListOffsets(ctx, req)
 	if err != nil {
-		return 0, 0, 0, err
+		return lag, 0, err
 	}
 	res, err := admin.ListConsumerGroupOffsets(ctx, []kafka.ConsumerGroupTopicPartitions{{Group: group, Partitions: tps}})
 	if err != nil {
-		return 0, 0, 0, err
+		return lag, 0, err
 	}
 	done := map[int32]int64{}
 	for _, g := range res.ConsumerGroupsTopicPartitions {
 		for _, tp := range g.Partitions {
 			if tp.Error != nil {
-				return 0, 0, 0, tp.Error
+				return lag, 0, tp.Error
 			}
 			if tp.Offset >= 0 {
 				done[tp.Partition] = int64(tp.Offset)
@@ -694,27 +751,15 @@ func groupLag(ctx context.Context, admin *extkafka.Admin, group, topic string) (
 	}
 	for tp, info := range ends.ResultInfos {
 		if info.Error.Code() != kafka.ErrNoError {
-			return 0, 0, 0, info.Error
+			return lag, 0, info.Error
 		}
-		l := int64(info.Offset) - done[tp.Partition]
-		lag += l
+		if tp.Partition < 0 || int(tp.Partition) >= partitions {
+			return lag, 0, fmt.Errorf("topic %s: partition %d: want 0 to %d", topic, tp.Partition, partitions-1)
+		}
+		lag[tp.Partition] = int64(info.Offset) - done[tp.Partition]
 		committed += done[tp.Partition]
-		if l > 0 {
-			withLag++
-		}
 	}
-	return lag, committed, withLag, nil
-}
-
-// metricMax is the largest sample of the metric called name on an admin
-// server's /metrics, 0 when it has none.
-func metricMax(ctx context.Context, addr, name string) (float64, error) {
-	s, err := scrape.Get(ctx, "http://"+addr+"/metrics")
-	if err != nil {
-		return 0, err
-	}
-	m, _ := s.Max(name)
-	return m, nil
+	return lag, committed, nil
 }
 
 // namespace creates a namespace for the test and deletes it at the end.
