@@ -431,18 +431,8 @@ func measure(t *testing.T, kl *kubelet, samples []sample, start time.Time, reade
 	}
 	require.NotEmpty(t, starts, "no computer started during the run")
 	podStart, rebalance := mean(starts), mean(joins)
-	// The HPA's phase: its syncs fall every 15 s after some offset, which
-	// the first scale-up shows (sampled once a second: half a second early).
-	offset := time.Duration(0)
-	for i := 1; i < len(samples); i++ {
-		if samples[i].replicas > samples[i-1].replicas {
-			offset = (samples[i].t - 500*time.Millisecond) % syncPeriod
-			if offset < 0 {
-				offset += syncPeriod
-			}
-			break
-		}
-	}
+	// The HPA's phase: its syncs fall every 15 s after some offset.
+	offset := syncOffset(samples)
 	rate := float64(messages) / readerTook.Seconds()
 	t.Logf("measured: throughput %.2f messages/s per computer, pod start %v and rebalance %v (%d pods), reader %.0f messages/s, HPA sync offset %v",
 		throughput, podStart.Round(100*time.Millisecond), rebalance.Round(100*time.Millisecond), len(starts), rate,
@@ -466,6 +456,61 @@ func measure(t *testing.T, kl *kubelet, samples []sample, start time.Time, reade
 		{"sync-period", syncPeriod.String()},
 		{"sync-offset", offset.Round(100 * time.Millisecond).String()},
 	}
+}
+
+func TestAutoscalingSyncOffset(t *testing.T) {
+	// Samples a second apart with a change between s0 and s0+1 (and the
+	// same phase 15 s later): the midpoint.
+	at := func(changes ...float64) []sample {
+		var out []sample
+		r := int32(1)
+		for ts := 0.0; ts < 100; ts++ {
+			for _, c := range changes {
+				if ts == c {
+					r++
+				}
+			}
+			out = append(out, sample{t: time.Duration(ts * float64(time.Second)), replicas: r})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		samples []sample
+		want    time.Duration
+	}{
+		{"one change", at(12), 11500 * time.Millisecond},
+		{"every change", at(12, 27, 42), 11500 * time.Millisecond},
+		{"a change seen late", at(12, 27, 44), 12166 * time.Millisecond},
+		{"across the period's end", at(15, 31), 0}, // 14.5 s and 0.5 s
+		{"none", at(), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := (syncOffset(tc.samples) - tc.want + syncPeriod + syncPeriod/2) % syncPeriod
+			require.InDelta(t, syncPeriod/2, d, float64(50*time.Millisecond), "offset %v, want %v", syncOffset(tc.samples), tc.want)
+		})
+	}
+}
+
+// syncOffset estimates when, modulo the sync period, the HPA's syncs fall:
+// every change of the replicas was made at a sync between the sample that
+// saw it and the one before, a second or two apart as the samples wait on
+// four APIs. The offset is the circular mean of those midpoints, over
+// every change: one change alone can be a second off.
+func syncOffset(samples []sample) time.Duration {
+	var x, y float64
+	for i := 1; i < len(samples); i++ {
+		if samples[i].replicas != samples[i-1].replicas {
+			mid := (samples[i-1].t + samples[i].t) / 2
+			a := 2 * math.Pi * float64(mid%syncPeriod) / float64(syncPeriod)
+			x, y = x+math.Cos(a), y+math.Sin(a)
+		}
+	}
+	a := math.Atan2(y, x) // 0 without changes
+	if a < 0 {
+		a += 2 * math.Pi
+	}
+	return time.Duration(a / (2 * math.Pi) * float64(syncPeriod))
 }
 
 func mean(ds []time.Duration) time.Duration {
