@@ -63,11 +63,23 @@ const (
 	lagThreshold = 50
 	cpuLimit     = "10m"
 	syncPeriod   = 15 * time.Second
-	// The chart's scale-up behavior; a short scale-down window and one
-	// computer every 15 s, so that the way back fits in the test.
-	scaleUpPolicies   = "pods:4/60s,percent:100/60s"
-	scaleDownWindow   = 30 * time.Second
-	scaleDownPolicies = "pods:1/15s"
+	// The chart's scale-up policies, over 50 s instead of its 60 s; a
+	// short scale-down window and one computer a sync down, so that the way
+	// back fits in the test. No period or window is a whole number of syncs:
+	// the HPA controller's informer resync and its own requeue, both every
+	// 15 s, race, so a step exactly one period after the last is allowed
+	// in some runs and not in others (one computer down every 15 s in one
+	// run, every 30 s in the next), which no replay can follow. With 50 s,
+	// 25 s and 10 s every run decides the same way at every sync.
+	scaleUpPeriod   = 50 * time.Second
+	scaleDownWindow = 25 * time.Second
+	scaleDownPeriod = 10 * time.Second
+)
+
+// The same, as kafka-scale simulate takes them.
+var (
+	scaleUpPolicies   = fmt.Sprintf("pods:4/%v,percent:100/%v", scaleUpPeriod, scaleUpPeriod)
+	scaleDownPolicies = fmt.Sprintf("pods:1/%v", scaleDownPeriod)
 )
 
 func values(p *harness.Pipeline) string {
@@ -102,17 +114,17 @@ computer:
         stabilizationWindowSeconds: 0
         selectPolicy: Max
         policies:
-          - {type: Pods, value: 4, periodSeconds: 60}
-          - {type: Percent, value: 100, periodSeconds: 60}
+          - {type: Pods, value: 4, periodSeconds: %[9]d}
+          - {type: Percent, value: 100, periodSeconds: %[9]d}
       scaleDown:
-        stabilizationWindowSeconds: %d
+        stabilizationWindowSeconds: %[10]d
         selectPolicy: Min
         policies:
-          - {type: Pods, value: 1, periodSeconds: 15}
+          - {type: Pods, value: 1, periodSeconds: %[11]d}
     keda:
-      lagThreshold: %d
+      lagThreshold: %[12]d
 `, p.Bootstrap, p.ComputeTopic, partitions, p.ResultsTopic, p.Group, cpuLimit, cpuLimit, partitions,
-		int(scaleDownWindow.Seconds()), lagThreshold)
+		int(scaleUpPeriod.Seconds()), int(scaleDownWindow.Seconds()), int(scaleDownPeriod.Seconds()), lagThreshold)
 }
 
 // sample is one second of the run.
@@ -222,6 +234,10 @@ func TestAutoscalingE2E(t *testing.T) {
 	require.Len(t, hpa.Spec.Metrics, 1)
 	require.NotNil(t, hpa.Spec.Metrics[0].External)
 	require.Equal(t, int32(partitions), hpa.Spec.MaxReplicas)
+	require.NotNil(t, hpa.Spec.Behavior)
+	require.Equal(t, int32(scaleUpPeriod.Seconds()), hpa.Spec.Behavior.ScaleUp.Policies[0].PeriodSeconds)
+	require.Equal(t, int32(scaleDownWindow.Seconds()), *hpa.Spec.Behavior.ScaleDown.StabilizationWindowSeconds)
+	require.Equal(t, int32(scaleDownPeriod.Seconds()), hpa.Spec.Behavior.ScaleDown.Policies[0].PeriodSeconds)
 	metricName := hpa.Spec.Metrics[0].External.Metric.Name
 	metricSelector := "scaledobject.keda.sh/name=" + release + "-computer"
 	harness.Eventually(t, time.Minute, func() (bool, string) {
