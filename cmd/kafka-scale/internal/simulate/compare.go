@@ -16,6 +16,10 @@ import (
 // does not know: a recorded run carries more.
 var CSVHeader = []string{"t_seconds", "replicas", "members", "lag_messages", "lag_seconds", "metric", "messages_per_second"}
 
+// HPAMetricColumn is a recorded run's column of the metric the HPA itself
+// read at its last sync, as its status has it; a simulation has none.
+const HPAMetricColumn = "hpa_metric"
+
 // WriteCSV writes samples with CSVHeader.
 func WriteCSV(w io.Writer, samples []Sample) error {
 	cw := csv.NewWriter(w)
@@ -81,6 +85,12 @@ func ReadCSV(r io.Reader) ([]Sample, error) {
 		s.T = time.Duration(v[0] * float64(time.Second))
 		s.Replicas, s.Members = int32(v[1]), int32(v[2])
 		s.Lag, s.LagSeconds, s.Metric, s.Rate = v[3], v[4], v[5], v[6]
+		if _, ok := col[HPAMetricColumn]; ok {
+			if s.HPAMetric, err = num(HPAMetricColumn); err != nil {
+				return nil, err
+			}
+			s.HasHPAMetric = true
+		}
 		out = append(out, s)
 	}
 }

@@ -84,11 +84,15 @@ type Config struct {
 	// Duration ends the run; 0 runs until the load is processed and the
 	// replicas are back at their minimum, at most Limit.
 	Duration, Limit time.Duration
-	// Recorded, when set, is a recorded run whose Metric (what the trigger
-	// served the HPA, sampled) the autoscaler reads in place of the
-	// modelled workload's, the last sample at or before each sync: the
-	// autoscaler model alone, held against the real HPA's decisions. The
-	// run then lasts as long as the recording (Duration 0).
+	// Recorded, when set, is a recorded run whose metric the autoscaler
+	// reads in place of the modelled workload's: the autoscaler model
+	// alone, held against the real HPA's decisions. Where the recording
+	// has what the HPA itself read (HasHPAMetric), a sync takes the value
+	// the samples show a third of a period after it, once the HPA has
+	// written it to its status; otherwise the metric the trigger served,
+	// the last sample at or before the sync, which a metric changing
+	// between that sample and the sync can put on the other side of a
+	// threshold. The run lasts as long as the recording (Duration 0).
 	Recorded []Sample
 }
 
@@ -136,6 +140,10 @@ type Sample struct {
 	Metric float64
 	// Rate is the messages processed a second over the last sample.
 	Rate float64
+	// HPAMetric is, in a recorded run that has it (HasHPAMetric), the
+	// metric the HPA read at its last sync, from its status.
+	HPAMetric    float64
+	HasHPAMetric bool
 }
 
 // Summary is what a run comes to.
@@ -303,7 +311,12 @@ func Run(c Config) (*Result, error) {
 		v float64
 	}
 	var history []metricAt
+	hpaView := len(c.Recorded) > 0 && c.Recorded[0].HasHPAMetric
 	recordedAt := func(now time.Duration) float64 {
+		if hpaView {
+			i := sort.Search(len(c.Recorded), func(i int) bool { return c.Recorded[i].T >= now+a.SyncPeriod/3 })
+			return c.Recorded[min(i, len(c.Recorded)-1)].HPAMetric
+		}
 		i := sort.Search(len(c.Recorded), func(i int) bool { return c.Recorded[i].T > now }) - 1
 		if i < 0 {
 			return 0

@@ -69,26 +69,43 @@ func TestRunRecordedMetric(t *testing.T) {
 	res, err := Run(c)
 	require.NoError(t, err)
 	require.Equal(t, int32(6), res.Summary.PeakReplicas)
-	replicasAt := func(at time.Duration) int32 {
-		var r int32
-		for _, x := range res.Samples {
-			if x.T <= at {
-				r = x.Replicas
-			}
-		}
-		return r
-	}
-	require.Equal(t, int32(5), replicasAt(30*time.Second), "the first sync: +4 pods")
-	require.Equal(t, int32(6), replicasAt(70*time.Second), "a minute later: the cap's 6")
-	require.Equal(t, int32(6), replicasAt(300*time.Second), "inside the scale-down window")
-	require.Equal(t, int32(3), replicasAt(400*time.Second), "halved after it")
+	require.Equal(t, int32(5), replicasAt(res, 30*time.Second), "the first sync: +4 pods")
+	require.Equal(t, int32(6), replicasAt(res, 70*time.Second), "a minute later: the cap's 6")
+	require.Equal(t, int32(6), replicasAt(res, 300*time.Second), "inside the scale-down window")
+	require.Equal(t, int32(3), replicasAt(res, 400*time.Second), "halved after it")
 	require.Equal(t, 600*time.Second, res.Samples[len(res.Samples)-1].T, "as long as the recording")
+
+	// Where the recording has what the HPA itself read, that wins over
+	// the metric sampled from the trigger: here the HPA read 300 only at
+	// its first sync (shown in its status from 5 s on, until 20 s).
+	for i := range c.Recorded {
+		t := c.Recorded[i].T
+		c.Recorded[i].HasHPAMetric = true
+		if t >= 5*time.Second && t < 20*time.Second {
+			c.Recorded[i].HPAMetric = 300
+		}
+	}
+	c.Autoscaler.SyncOffset = 0
+	res, err = Run(c)
+	require.NoError(t, err)
+	require.Equal(t, int32(5), res.Summary.PeakReplicas, "the first sync's 300 only")
+	require.Equal(t, int32(5), replicasAt(res, 70*time.Second), "no sixth: the HPA read 0 from the second sync on")
 
 	// Without the recording, the same settings do nothing.
 	c.Recorded = nil
 	res, err = Run(c)
 	require.NoError(t, err)
 	require.Equal(t, int32(1), res.Summary.PeakReplicas)
+}
+
+func replicasAt(res *Result, at time.Duration) int32 {
+	var r int32
+	for _, x := range res.Samples {
+		if x.T <= at {
+			r = x.Replicas
+		}
+	}
+	return r
 }
 
 func TestRunUnevenPartitions(t *testing.T) {
@@ -321,6 +338,9 @@ func TestCSVRoundTrip(t *testing.T) {
 	got, err := ReadCSV(strings.NewReader("# a comment\n" + b.String()))
 	require.NoError(t, err)
 	require.Equal(t, samples, got)
+	got, err = ReadCSV(strings.NewReader("t_seconds,replicas,metric,hpa_metric\n1,2,300,250\n"))
+	require.NoError(t, err)
+	require.Equal(t, []Sample{{T: time.Second, Replicas: 2, Metric: 300, HPAMetric: 250, HasHPAMetric: true}}, got)
 	_, err = ReadCSV(strings.NewReader("t,replicas\n"))
 	require.ErrorContains(t, err, "no t_seconds column")
 	_, err = ReadCSV(strings.NewReader("t_seconds,replicas\n1,x\n"))
