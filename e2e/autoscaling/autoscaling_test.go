@@ -140,6 +140,7 @@ type sample struct {
 	lagSeconds        float64 // max of kafka_scale_consumer_lag_seconds over the computers
 	metric            float64 // what KEDA's metrics adapter serves the HPA
 	hpaDesired        int32
+	hpaMetric         float64 // what the HPA read at its last sync, from its status
 	messagesPerSecond float64
 	recordsPerSecond  float64 // census records reaching the aggregator
 	aggregated        uint64
@@ -300,9 +301,11 @@ func TestAutoscalingE2E(t *testing.T) {
 	require.NoError(t, writeCSV(csvPath, params, samples))
 
 	// The simulation, in two parts. The autoscaler model, given the metric
-	// KEDA served the real HPA, makes the real HPA's decisions: the same
-	// replicas but for the second between a sync and the sample that sees
-	// it.
+	// the real HPA read at each sync (its status, the CSV's hpa_metric),
+	// makes the real HPA's decisions: the same replicas but for the second
+	// between a sync and the sample that sees it. (KEDA's metric sampled
+	// once a second is not enough: a lag falling by 25 messages a second
+	// can be on the other side of a threshold at the sync.)
 	sim := simulate(t, cliBin, "--replay", csvPath, "--recorded-metric", "--compare-tolerance", "0")
 	require.GreaterOrEqual(t, agreement(t, sim), 90, "the autoscaler model on the recorded metric makes the same decisions at least 90%% of the time")
 	// The whole model, the workload's lag included, drains the load when
@@ -599,14 +602,14 @@ func writeCSV(path string, ps params, samples []sample) error {
 	for _, p := range ps {
 		fmt.Fprintf(&b, "# %s=%s\n", p[0], p[1])
 	}
-	b.WriteString("t_seconds,replicas,members,lag_messages,lag_seconds,metric,messages_per_second,pods,hpa_desired,records_per_second,busy")
+	b.WriteString("t_seconds,replicas,members,lag_messages,lag_seconds,metric,messages_per_second,pods,hpa_desired,hpa_metric,records_per_second,busy")
 	for i := range partitions {
 		fmt.Fprintf(&b, ",lag_partition_%d", i)
 	}
 	b.WriteString("\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%.1f,%d,%d,%d,%.1f,%.0f,%.1f,%d,%d,%.0f,%d", s.t.Seconds(), s.replicas, s.members, s.lag,
-			s.lagSeconds, s.metric, s.messagesPerSecond, s.pods, s.hpaDesired, s.recordsPerSecond, s.busy)
+		fmt.Fprintf(&b, "%.1f,%d,%d,%d,%.1f,%.0f,%.1f,%d,%d,%.0f,%.0f,%d", s.t.Seconds(), s.replicas, s.members, s.lag,
+			s.lagSeconds, s.metric, s.messagesPerSecond, s.pods, s.hpaDesired, s.hpaMetric, s.recordsPerSecond, s.busy)
 		for _, l := range s.partitionLag {
 			fmt.Fprintf(&b, ",%d", l)
 		}
@@ -711,6 +714,9 @@ func (r *recorder) sample(ctx context.Context, start time.Time) sample {
 	}
 	if h, err := r.cs.AutoscalingV2().HorizontalPodAutoscalers(r.ns).Get(rctx, r.hpaName, metav1.GetOptions{}); err == nil {
 		s.hpaDesired = h.Status.DesiredReplicas
+		if v, ok := hpaMetric(h); ok {
+			s.hpaMetric = v
+		}
 	}
 	if v, err := externalMetric(rctx, r.cs, r.ns, r.metricName, r.metricSelector); err == nil {
 		s.metric = v
@@ -751,6 +757,24 @@ func (r *recorder) sample(ctx context.Context, start time.Time) sample {
 		}
 	}
 	return s
+}
+
+// hpaMetric is the external metric the HPA read at its last sync, from its
+// status: for an AverageValue target the status has the value per current
+// replica, rounded up, which times the replicas is the total again.
+func hpaMetric(h *autoscalingv2.HorizontalPodAutoscaler) (float64, bool) {
+	for _, m := range h.Status.CurrentMetrics {
+		if m.External == nil {
+			continue
+		}
+		switch c := m.External.Current; {
+		case c.AverageValue != nil:
+			return c.AverageValue.AsApproximateFloat64() * float64(h.Status.CurrentReplicas), true
+		case c.Value != nil:
+			return c.Value.AsApproximateFloat64(), true
+		}
+	}
+	return 0, false
 }
 
 // externalMetric reads the sum of an external metric's values, as the HPA
