@@ -53,10 +53,11 @@ their values and print one summary line each instead of a timeline.
 the autoscaling test writes) and prints how closely the simulation's replicas
 follow it. --replay takes the simulation's settings from the "# flag=value"
 lines at the top of such a file too, then compares. With --recorded-metric
-the autoscaler reads the recorded run's metric column (what the trigger
-served the HPA) instead of the modelled workload's lag, so the comparison
-checks the autoscaler model alone, apart from how well the workload is
-modelled.
+the autoscaler reads the recorded run's metric instead of the modelled
+workload's lag: its hpa_metric column (what the HPA read at each sync, from
+its status) where it has one, else its metric column (what the trigger
+served, sampled). The comparison then checks the autoscaler model alone,
+apart from how well the workload is modelled.
 `
 
 // options is the command line, checked.
@@ -287,7 +288,7 @@ func parseWith(env cli.Env, args []string, from string, params [][2]string) (*op
 	fs.StringVar(&o.comparePath, "compare", "", "compare the replicas with a recorded run's, a CSV `file`")
 	fs.StringVar(&o.replayPath, "replay", "", "simulate a recorded run: take the settings from its CSV `file`'s \"# flag=value\" lines (flags given win), and compare")
 	fs.IntVar(&o.compareTol, "compare-tolerance", 1, "with --compare: `replicas` of difference that still agree")
-	fs.BoolVar(&o.recorded, "recorded-metric", false, "with --compare or --replay: the autoscaler reads the recorded run's metric column, not the modelled lag")
+	fs.BoolVar(&o.recorded, "recorded-metric", false, "with --compare or --replay: the autoscaler reads the recorded run's metric (hpa_metric, else metric column), not the modelled lag")
 	fs.Var(&sweepLag, "sweep-lag-threshold", "sweep these lag `thresholds`, comma-separated")
 	fs.Var(&sweepWindows, "sweep-scale-down-window", "sweep these scale-down `windows`, comma-separated")
 	fs.Usage = func() {
