@@ -9,7 +9,8 @@ SHELL := /bin/bash
 # Tools that scripts/install-deps.sh installs (helm, actionlint) live in the cache.
 export PATH := $(shell scripts/install-deps.sh --bin):$(PATH)
 
-MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
+# Without Go the module list is empty; the deps target then says what is missing.
+MODULE_DIRS := $(shell command -v go >/dev/null && go list -m -f '{{.Dir}}')
 PKGS        := $(addsuffix /...,$(MODULE_DIRS))
 # Packages with integration tests: the files tagged `integration`.
 INTEGRATION_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' '^//go:build integration' $(MODULE_DIRS))))
@@ -38,9 +39,15 @@ GO_TEST_FLAGS   ?=
 help: ## List the targets.
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
+.PHONY: demo
+demo: deps-demo build ## Run the pipeline on generated census months against a local broker and print the results (scripts/demo.sh).
+	scripts/demo.sh
+
 .PHONY: build
 build: ## Build bin/reader, bin/computer, bin/aggregator and bin/kafka-scale.
+	@command -v go >/dev/null || { echo "build: Go 1.26 is needed and 'go' is not on PATH (https://go.dev/doc/install)"; exit 1; }
 	@mkdir -p bin
+	@echo "build: bin/reader bin/computer bin/aggregator bin/kafka-scale (a minute or two the first time, with cgo)"
 	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/ \
 		./services/reader/cmd/reader ./services/computer/cmd/computer \
 		./services/aggregator/cmd/aggregator ./cmd/kafka-scale
@@ -49,11 +56,11 @@ build: ## Build bin/reader, bin/computer, bin/aggregator and bin/kafka-scale.
 test: test-unit test-integration test-images ## Run every test: unit, integration against a real local broker, the images' build.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (no Kafka needed).
+test-unit: deps ## Unit tests (no Kafka needed).
 	go test $(GO_TEST_FLAGS) -count=1 $(PKGS)
 
 .PHONY: test-integration
-test-integration: build ## Integration and end-to-end tests against a real Kafka broker started for them.
+test-integration: deps build ## Integration and end-to-end tests against a real Kafka broker started for them.
 	KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/with-kafka.sh \
 		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
 
@@ -75,7 +82,7 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 	done
 
 .PHONY: lint
-lint: check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
+lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
 	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
@@ -89,8 +96,12 @@ lint: check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the
 tidy: ## go mod tidy in every module.
 	for d in $(MODULE_DIRS); do (cd $$d && GOWORK=off go mod tidy); done
 
+.PHONY: deps-demo
+deps-demo: ## Install only what make demo needs: Java, Maven and the Kafka jars (idempotent).
+	scripts/install-deps.sh --demo
+
 .PHONY: deps
-deps: ## Install what the tests need on a Debian machine (idempotent).
+deps: ## Install what the demo and the tests need on a Debian machine (idempotent; the targets that need it run it).
 	scripts/install-deps.sh
 
 .PHONY: clean
@@ -105,7 +116,7 @@ dashboards: ## Regenerate the Grafana dashboards' JSON (dashboards/*.json).
 	go run ./dashboards/cmd/gen
 
 .PHONY: check-dashboards
-check-dashboards: ## Fail on stale dashboard JSON; promtool check and test the alert rules.
+check-dashboards: deps ## Fail on stale dashboard JSON; promtool check and test the alert rules.
 	@command -v promtool >/dev/null || { echo "promtool missing: install the Debian package prometheus (make deps)"; exit 1; }
 	go test -count=1 ./dashboards/...
 
@@ -137,7 +148,7 @@ TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD
 	KUBE_APISERVER_PORT=36443 KUBE_CONTROLLER_MANAGER_PORT=30257 KUBE_SCHEDULER_PORT=30259
 
 .PHONY: test-kube
-test-kube: ## Install the charts on a local control plane with fake nodes (scripts/kube-local.sh), then stop it.
+test-kube: deps ## Install the charts on a local control plane with fake nodes (scripts/kube-local.sh), then stop it.
 	export $(TEST_KUBE_ENV); \
 		trap 'scripts/kube-local.sh stop' EXIT; \
 		scripts/kube-local.sh start; \
@@ -155,7 +166,7 @@ TEST_AUTOSCALING_KAFKA_PORT ?= 39192
 AUTOSCALING_DOCS ?=
 
 .PHONY: test-autoscaling
-test-autoscaling: build ## KEDA scales real computers on lag: local broker, control plane and KEDA (scripts/keda-local.sh), the umbrella chart.
+test-autoscaling: deps build ## KEDA scales real computers on lag: local broker, control plane and KEDA (scripts/keda-local.sh), the umbrella chart.
 	export $(TEST_AUTOSCALING_ENV); \
 		trap 'scripts/keda-local.sh stop; scripts/kube-local.sh stop' EXIT; \
 		scripts/kube-local.sh start; \
@@ -171,7 +182,7 @@ test-autoscaling: build ## KEDA scales real computers on lag: local broker, cont
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: build ## Measure the pipeline on this machine; writes bench/results/<date>.md.
+bench: deps build ## Measure the pipeline on this machine; writes bench/results/<date>.md.
 	go run ./bench/cmd/bench $(BENCH_FLAGS)
 
 # The hot paths' Go benchmarks (parse, tally, chunk and result encoding,
