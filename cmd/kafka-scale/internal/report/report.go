@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -85,12 +86,28 @@ func getJSON(ctx context.Context, url string, v any) error {
 	return nil
 }
 
+// sources lists /v1/sources in calendar order (the API sorts by name, which
+// puts feb before jan).
 func sources(ctx context.Context, api string) ([]Source, error) {
 	var body struct {
 		Sources []Source `json:"sources"`
 	}
 	err := getJSON(ctx, api+"/v1/sources", &body)
+	slices.SortStableFunc(body.Sources, func(a, b Source) int {
+		return calendar(a.Year, a.Month, a.Source, b.Year, b.Month, b.Source)
+	})
 	return body.Sources, err
+}
+
+// calendar orders by year, then month, then name.
+func calendar(ay, am int, an string, by, bm int, bn string) int {
+	if ay != by {
+		return ay - by
+	}
+	if am != bm {
+		return am - bm
+	}
+	return strings.Compare(an, bn)
 }
 
 // WaitCommand is `kafka-scale wait`.
@@ -219,12 +236,24 @@ func check(ctx context.Context, env cli.Env, base, dir string) error {
 	if err != nil || len(paths) == 0 {
 		return fmt.Errorf("no *.expected.json in %s", dir)
 	}
-	var errs []error
+	type expected struct {
+		path string
+		*censusgen.Expected
+	}
+	exps := make([]expected, 0, len(paths))
 	for _, p := range paths {
 		exp, err := censusgen.ReadExpected(p)
 		if err != nil {
 			return err
 		}
+		exps = append(exps, expected{p, exp})
+	}
+	slices.SortStableFunc(exps, func(a, b expected) int {
+		return calendar(a.Year, a.Month, a.path, b.Year, b.Month, b.path)
+	})
+	var errs []error
+	for _, exp := range exps {
+		p := exp.path
 		m := exp.Tally.Month(exp.Year, exp.Month)
 		if m == nil {
 			return fmt.Errorf("%s: no tabulation for %d-%02d", p, exp.Year, exp.Month)
