@@ -88,6 +88,7 @@ lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and withou
 	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
+	go vet -tags faults ./e2e/...
 	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
 	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 	actionlint
@@ -175,6 +176,17 @@ test-autoscaling: deps build ## KEDA scales real computers on lag: local broker,
 		KAFKA_PORT=$(TEST_AUTOSCALING_KAFKA_PORT) scripts/with-kafka.sh \
 			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 15m ./e2e/autoscaling/... \
 			$(if $(AUTOSCALING_DOCS),-args -docs $(abspath $(AUTOSCALING_DOCS)))
+
+# Broker failures during a load on a three-node cluster of its own
+# (scripts/kafka-cluster.sh, replication factor 3, min.insync.replicas 2).
+TEST_FAULTS_KAFKA_PORT ?= 39292
+
+.PHONY: test-faults
+test-faults: deps build ## Broker faults (leader killed, coordinator killed, broker paused, cluster restarted) during a load on a local 3-node cluster.
+	export KAFKA_CLUSTER_PORT=$(TEST_FAULTS_KAFKA_PORT); \
+		trap 'scripts/kafka-cluster.sh clean' EXIT; \
+		bootstrap=$$(scripts/kafka-cluster.sh start | tail -n 1); \
+		KAFKA_BOOTSTRAP_SERVERS=$$bootstrap go test $(GO_TEST_FLAGS) -count=1 -tags faults -run Fault -timeout 30m -v ./e2e/faults/...
 
 # Benchmarks: bench/README.md. Not part of `make test`: a run takes five to ten
 # minutes, starts its own broker (port 29492) and wants a quiet machine.

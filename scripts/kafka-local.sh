@@ -15,6 +15,10 @@
 #   scripts/kafka-local.sh status    print running/stopped; exit 0/1
 #   scripts/kafka-local.sh clean     stop, then delete the broker's directory
 #   scripts/kafka-local.sh fetch     fetch the jars into the cache (no broker)
+#   scripts/kafka-local.sh signal SIG
+#                                    send SIG (KILL, STOP, CONT, TERM) to the broker
+#   scripts/kafka-local.sh wait      wait until the broker serves clients (after
+#                                    a start with KAFKA_START_WAIT=0)
 #   scripts/kafka-local.sh tool NAME [ARG...]
 #                                    run a Kafka command-line tool, e.g.
 #                                    tool kafka-topics --bootstrap-server 127.0.0.1:9092 --list
@@ -35,6 +39,19 @@ port=$(port_var KAFKA_PORT 9092)
 cport=$(port_var KAFKA_CONTROLLER_PORT $((port + 1)))
 [ "$cport" != "$port" ] || die "KAFKA_CONTROLLER_PORT must differ from KAFKA_PORT ($port)"
 addr=127.0.0.1:$port
+
+# One node of a cluster (scripts/kafka-cluster.sh sets these): its id, the
+# controller quorum, the cluster id its storage is formatted with, and the
+# replication of the topics. Alone, the node is the whole cluster.
+node_id=${KAFKA_NODE_ID:-1}
+[[ $node_id =~ ^[0-9]+$ ]] || die "KAFKA_NODE_ID=$node_id is not a number"
+quorum=${KAFKA_CONTROLLER_QUORUM:-$node_id@127.0.0.1:$cport}
+replicas=${KAFKA_REPLICATION_FACTOR:-1}
+min_isr=${KAFKA_MIN_INSYNC_REPLICAS:-1}
+[[ $replicas =~ ^[1-9][0-9]*$ ]] || die "KAFKA_REPLICATION_FACTOR=$replicas is not a number"
+if ! [[ $min_isr =~ ^[1-9][0-9]*$ ]] || [ "$min_isr" -gt "$replicas" ]; then
+	die "KAFKA_MIN_INSYNC_REPLICAS=$min_isr: want a number from 1 to KAFKA_REPLICATION_FACTOR ($replicas)"
+fi
 
 cache=$(absolute "${KAFKA_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale}")
 vdir=$cache/kafka/$KAFKA_VERSION
@@ -166,10 +183,10 @@ ours() { # component pid
 write_config() {
 	cat >"$config" <<EOF
 # Written by kafka-scale's scripts/kafka-local.sh at every start; edits are lost.
-# A single node that is both broker and controller, on 127.0.0.1 only.
+# A node that is both broker and controller, on 127.0.0.1 only.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
+node.id=$node_id
+controller.quorum.voters=$quorum
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -177,14 +194,15 @@ inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$data
 
-# One replica of everything, the internal topics included.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+# $replicas replica(s) of everything, the internal topics included, and
+# $min_isr in sync for a write with acks=all.
+default.replication.factor=$replicas
+min.insync.replicas=$min_isr
+offsets.topic.replication.factor=$replicas
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$min_isr
+share.coordinator.state.topic.replication.factor=$replicas
+share.coordinator.state.topic.min.isr=$min_isr
 # Fewer partitions of the internal topics than the default 50: created faster,
 # and plenty for one machine.
 offsets.topic.num.partitions=10
@@ -238,7 +256,10 @@ EOF
 format_storage() {
 	[ -f "$data/meta.properties" ] && return 0
 	local id out
-	id=$("$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid) || die "could not make a cluster id"
+	id=${KAFKA_CLUSTER_ID:-}
+	if [ -z "$id" ]; then
+		id=$("$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid) || die "could not make a cluster id"
+	fi
 	if ! out=$("$java" -cp "$libs/*" kafka.tools.StorageTool format \
 		--config "$config" --cluster-id "$id" --ignore-formatted 2>&1); then
 		die "formatting $data failed: $out"
@@ -325,9 +346,23 @@ cmd_start() {
 		-cp "$libs/*" kafka.Kafka "$config" \
 		</dev/null >"$logfile" 2>&1 8>&- 9>&- &
 
-	local deadline=$((SECONDS + start_timeout)) answer cluster_id
+	if [ "${KAFKA_START_WAIT:-1}" = 0 ]; then
+		log "launched; not waiting for it to serve clients"
+		echo "$addr"
+		return 0
+	fi
+	wait_serving
+	log "started in $((SECONDS - t0)) s (pid $(cat "$pidfile"))"
+	echo "$addr"
+}
+
+# wait_serving waits until the broker serves clients: it logs this once it is
+# unfenced, then a client asks it for the cluster id, which must be this
+# directory's. A node of a cluster gets there only once a quorum of
+# controllers runs.
+wait_serving() {
+	local deadline=$((SECONDS + start_timeout)) answer cluster_id pid=""
 	cluster_id=$(sed -n 's/^cluster\.id=//p' "$data/meta.properties")
-	pid=""
 	while :; do
 		[ -z "$pid" ] && pid=$(cat "$pidfile" 2>/dev/null || true)
 		if [ -n "$pid" ] && ! ours kafka "$pid"; then
@@ -335,13 +370,11 @@ cmd_start() {
 			rm -f "$pidfile"
 			die "the broker exited while starting"
 		fi
-		# The broker logs this once it is unfenced and serving clients; then a
-		# client asks it for the cluster id, which must be this directory's.
 		if [ -n "$pid" ] && grep -q 'Kafka Server started' "$logfile" && port_open "$port" &&
 			answer=$(timeout 15 "$java" -Xmx128m -cp "$libs/*" org.apache.kafka.tools.ClusterTool \
 				cluster-id --bootstrap-server "$addr" 2>/dev/null) &&
 			[[ $answer == *"Cluster ID: $cluster_id"* ]]; then
-			break
+			return 0
 		fi
 		if [ $SECONDS -ge $deadline ]; then
 			tail_log kafka 40
@@ -350,8 +383,22 @@ cmd_start() {
 		fi
 		sleep 0.3
 	done
-	log "started in $((SECONDS - t0)) s (pid $pid)"
-	echo "$addr"
+}
+
+cmd_wait() {
+	check_java
+	local pid
+	pid=$(running_pid kafka) || die "not running on $addr"
+	wait_serving
+	log "serving on $addr (pid $pid)"
+}
+
+cmd_signal() { # SIG
+	local sig=${1:-} pid
+	case $sig in KILL | STOP | CONT | TERM) ;; *) die "signal $sig: want KILL, STOP, CONT or TERM" ;; esac
+	pid=$(running_pid kafka) || die "not running on $addr"
+	kill -"$sig" "$pid"
+	log "sent SIG$sig to the broker on $addr (pid $pid)"
 }
 
 cmd_stop() {
@@ -408,7 +455,7 @@ cmd_tool() {
 }
 
 usage() {
-	echo "usage: $0 start|stop|restart|status|clean|fetch|tool NAME [ARG...]" >&2
+	echo "usage: $0 start|stop|restart|status|clean|fetch|wait|signal SIG|tool NAME [ARG...]" >&2
 	exit 2
 }
 
@@ -425,6 +472,8 @@ fetch)
 	check_java
 	fetch
 	;;
+wait) cmd_wait ;;
+signal) cmd_signal "${2:-}" ;;
 tool)
 	shift
 	cmd_tool "$@"

@@ -26,6 +26,8 @@ type Pipeline struct {
 	ComputeTopic string
 	ResultsTopic string
 	Group        string
+	// ReplicationFactor of the topics the harness creates (1 when 0).
+	ReplicationFactor int
 }
 
 // NewPipeline returns topic names unique to this test run.
@@ -290,7 +292,7 @@ func (p *Pipeline) CreateComputeTopic(partitions int) {
 	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := extkafka.EnsureTopic(ctx, admin, extkafka.TopicSpec{Name: p.ComputeTopic, Partitions: partitions, ReplicationFactor: 1}); err != nil {
+	if _, err := extkafka.EnsureTopic(ctx, admin, extkafka.TopicSpec{Name: p.ComputeTopic, Partitions: partitions, ReplicationFactor: max(p.ReplicationFactor, 1)}); err != nil {
 		p.t.Fatal(err)
 	}
 }
