@@ -30,12 +30,10 @@ if [ "${1:-}" = "--bin" ]; then
 	exit 0
 fi
 
-log() { echo "install-deps: $*" >&2; }
-# die prints the one line that says what is missing and how to get it.
-die() {
-	echo "install-deps: $*" >&2
-	exit 1
-}
+prog=install-deps
+# log and die (the one line that says what is missing and how to get it).
+# shellcheck source-path=SCRIPTDIR source=lib/local.sh
+source "$here/lib/local.sh"
 
 # How apt-get can be run here: directly as root, through sudo without a
 # password, or not at all (empty).
@@ -67,11 +65,8 @@ command -v go >/dev/null 2>&1 ||
 go_version=$(go env GOVERSION 2>/dev/null | sed -E 's/^go([0-9]+(\.[0-9]+)*).*/\1/')
 version_ge "$go_version" "$GO_MIN" ||
 	die "Go $GO_MIN or newer is needed and 'go' is $go_version: install a newer one (https://go.dev/doc/install)"
-java_version=
 if command -v java >/dev/null 2>&1; then
-	# "openjdk version "17.0.15" 2025-04-15" or "java version "1.8.0_..."".
-	java_version=$(java -version 2>&1 | sed -nE 's/.* version "([0-9][^"]*)".*/\1/p' | head -n 1)
-	case $java_version in 1.*) java_version=${java_version#1.} ;; esac
+	java_version=$(java_version java)
 	java_major=${java_version%%[._-]*}
 	[ "${java_major:-0}" -ge "$JAVA_MIN" ] 2>/dev/null ||
 		die "Java $JAVA_MIN or newer is needed for the Kafka broker and 'java' is ${java_version:-of unknown version}: install one (Debian: apt-get install openjdk-17-jre-headless) and put it first on PATH, or set JAVA_HOME"

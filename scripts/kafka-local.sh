@@ -90,8 +90,8 @@ check_java() {
 	java=$(java_bin)
 	local line major
 	line=$("$java" -version 2>&1 | head -n 1) || die "$java -version failed"
-	# 'openjdk version "17.0.15" 2025-04-15', or "1.8.0_392" before Java 9.
-	major=$(sed -E 's/^[^"]*"(1\.)?([0-9]+).*/\2/' <<<"$line")
+	major=$(java_version "$java")
+	major=${major%%[._-]*}
 	if ! [[ $major =~ ^[0-9]+$ ]] || [ "$major" -lt 17 ]; then
 		die "Kafka $KAFKA_VERSION needs Java 17 or later; $java is: $line"
 	fi

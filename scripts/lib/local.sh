@@ -29,6 +29,14 @@ die() {
 # lines, and the programs may run from another directory.
 absolute() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
 
+# java_version JAVA: the version that JAVA -version reports, "17.0.15", or
+# "8.0_392" for the "1.8.0_392" of Java 8 and older; empty if it says none.
+java_version() {
+	local v
+	v=$("$1" -version 2>&1 | sed -nE 's/.* version "([0-9][^"]*)".*/\1/p' | head -n 1)
+	echo "${v#1.}"
+}
+
 valid_port() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
 
 # The port a variable gives, else the default; dies if it is not a port.
