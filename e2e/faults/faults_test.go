@@ -265,21 +265,24 @@ func (l *load) finish(check func() bool, pr *progress, fault time.Time, what str
 	}
 }
 
+// zapISO8601 is the layout of zapcore.ISO8601TimeEncoder.
+const zapISO8601 = "2006-01-02T15:04:05.000Z0700"
+
 // notable sums up a JSON log's warn and error lines since t: each distinct
 // message with its count.
 func notable(log string, since time.Time) string {
 	counts := map[string]int{}
 	for _, line := range strings.Split(log, "\n") {
 		var e struct {
-			Level string  `json:"level"`
-			TS    float64 `json:"ts"`
-			Msg   string  `json:"msg"`
-			Err   string  `json:"error"`
+			Level string `json:"level"`
+			TS    string `json:"ts"` // zap's ISO 8601 (pkg/logging)
+			Msg   string `json:"msg"`
+			Err   string `json:"error"`
 		}
 		if json.Unmarshal([]byte(line), &e) != nil || (e.Level != "warn" && e.Level != "error" && e.Level != "fatal") {
 			continue
 		}
-		if e.TS > 0 && time.Unix(0, int64(e.TS*1e9)).Before(since) {
+		if ts, err := time.Parse(zapISO8601, e.TS); err == nil && ts.Before(since) {
 			continue
 		}
 		msg := e.Level + " " + e.Msg
@@ -312,83 +315,123 @@ func (l *load) waitFlowing() {
 	})
 }
 
-// TestFaultComputeLeaderKilled: the leader of a compute partition is killed
-// with SIGKILL mid-load and started again once records flow.
-func TestFaultComputeLeaderKilled(t *testing.T) {
+// fault is what a test does to the cluster during a load.
+type fault struct {
+	name string
+	// kafkaConfig, if set, is --kafka-config for every service.
+	kafkaConfig string
+	// inject breaks the cluster once records flow, and says what it did.
+	inject func(c *cluster, l *load) string
+	// during, if set, runs once the second reader has started; after, if
+	// set, once both readers have exited.
+	during, after func(c *cluster)
+}
+
+// runFault loads three months through two computers: the first two months
+// with one reader, then f.inject, then the third with a second reader
+// started at once. It ends with every source complete and the results
+// exact, and logs how long counting stopped and what the services logged.
+func runFault(t *testing.T, f fault) {
 	c := newCluster(t)
-	l, check := startLoad(t, "fault-leader", []int{1, 2, 3})
+	var extra []string
+	if f.kafkaConfig != "" {
+		extra = []string{"--kafka-config", f.kafkaConfig}
+	}
+	l, check := startLoad(t, f.name, []int{1, 2, 3}, extra...)
 	pr := l.watch()
-	r1 := l.read("reader-1", []int{1, 2})
+	r1 := l.read("reader-1", []int{1, 2}, extra...)
 	l.waitFlowing()
-	victim := c.leader(l.p.ComputeTopic, 0)
-	fault := time.Now()
-	c.run("kill", fmt.Sprint(victim))
-	t.Logf("killed node %d, the leader of %s[0]", victim, l.p.ComputeTopic)
-	r2 := l.read("reader-2", []int{3})
+	at := time.Now()
+	what := f.inject(c, l)
+	t.Log(what)
+	r2 := l.read("reader-2", []int{3}, extra...)
+	if f.during != nil {
+		f.during(c)
+	}
 	require.Equal(t, 0, r1.Wait(3*time.Minute), "reader-1's exit code")
 	require.Equal(t, 0, r2.Wait(3*time.Minute), "reader-2's exit code")
-	c.run("start", fmt.Sprint(victim))
-	l.finish(check, pr, fault, fmt.Sprintf("leader node %d killed", victim))
+	if f.after != nil {
+		f.after(c)
+	}
+	l.finish(check, pr, at, what)
+}
+
+// TestFaultComputeLeaderKilled: the leader of a compute partition is killed
+// with SIGKILL mid-load and started again once the readers are done.
+func TestFaultComputeLeaderKilled(t *testing.T) {
+	var victim int
+	runFault(t, fault{
+		name: "fault-leader",
+		inject: func(c *cluster, l *load) string {
+			victim = c.leader(l.p.ComputeTopic, 0)
+			c.run("kill", fmt.Sprint(victim))
+			return fmt.Sprintf("killed node %d, the leader of %s[0]", victim, l.p.ComputeTopic)
+		},
+		after: func(c *cluster) { c.run("start", fmt.Sprint(victim)) },
+	})
 }
 
 // TestFaultTxnCoordinatorKilled: the broker that coordinates a computer's
-// transactions is killed mid-load.
+// transactions is killed mid-load (and started again only for the next
+// test).
 func TestFaultTxnCoordinatorKilled(t *testing.T) {
-	c := newCluster(t)
-	l, check := startLoad(t, "fault-txn", []int{1, 2, 3})
-	pr := l.watch()
-	r1 := l.read("reader-1", []int{1, 2})
-	l.waitFlowing()
-	victim := c.txnCoordinator(l.p.Group + "-computer-1")
-	fault := time.Now()
-	c.run("kill", fmt.Sprint(victim))
-	t.Logf("killed node %d, the transaction coordinator of %s-computer-1", victim, l.p.Group)
-	r2 := l.read("reader-2", []int{3})
-	require.Equal(t, 0, r1.Wait(3*time.Minute), "reader-1's exit code")
-	require.Equal(t, 0, r2.Wait(3*time.Minute), "reader-2's exit code")
-	l.finish(check, pr, fault, fmt.Sprintf("transaction coordinator node %d killed", victim))
-	c.run("start", fmt.Sprint(victim))
+	runFault(t, fault{
+		name: "fault-txn",
+		inject: func(c *cluster, l *load) string {
+			victim := c.txnCoordinator(l.p.Group + "-computer-1")
+			c.run("kill", fmt.Sprint(victim))
+			return fmt.Sprintf("killed node %d, the transaction coordinator of %s-computer-1", victim, l.p.Group)
+		},
+	})
 }
 
 // TestFaultBrokerPaused: a broker (the compute leader) is frozen with
 // SIGSTOP for longer than the clients' session and request timeouts, here
 // lowered to 10 s so that the test stays short, then resumed.
 func TestFaultBrokerPaused(t *testing.T) {
-	c := newCluster(t)
-	const timeouts = "socket.timeout.ms=10000,session.timeout.ms=10000"
-	l, check := startLoad(t, "fault-pause", []int{1, 2, 3}, "--kafka-config", timeouts)
-	pr := l.watch()
-	r1 := l.read("reader-1", []int{1, 2}, "--kafka-config", "socket.timeout.ms=10000")
-	l.waitFlowing()
-	victim := c.leader(l.p.ComputeTopic, 0)
-	fault := time.Now()
-	c.run("pause", fmt.Sprint(victim))
-	t.Logf("paused node %d, the leader of %s[0]", victim, l.p.ComputeTopic)
-	r2 := l.read("reader-2", []int{3}, "--kafka-config", "socket.timeout.ms=10000")
-	// The fault lasts longer than both timeouts (this waits out the fault's
-	// length; it synchronises nothing). The other nodes go on meanwhile.
-	time.Sleep(20 * time.Second)
-	c.run("resume", fmt.Sprint(victim))
-	require.Equal(t, 0, r1.Wait(3*time.Minute), "reader-1's exit code")
-	require.Equal(t, 0, r2.Wait(3*time.Minute), "reader-2's exit code")
-	l.finish(check, pr, fault, fmt.Sprintf("node %d paused for 20 s", victim))
+	var victim int
+	runFault(t, fault{
+		name:        "fault-pause",
+		kafkaConfig: "socket.timeout.ms=10000,session.timeout.ms=10000",
+		inject: func(c *cluster, l *load) string {
+			victim = c.leader(l.p.ComputeTopic, 0)
+			c.run("pause", fmt.Sprint(victim))
+			return fmt.Sprintf("paused node %d, the leader of %s[0], for 20 s", victim, l.p.ComputeTopic)
+		},
+		during: func(c *cluster) {
+			// The fault lasts longer than both timeouts (this waits out the
+			// fault's length; it synchronises nothing). The other nodes go on.
+			time.Sleep(20 * time.Second)
+			c.run("resume", fmt.Sprint(victim))
+		},
+	})
 }
 
 // TestFaultClusterRestarted: every broker is stopped mid-load, then the
 // cluster is started again while the services keep running.
 func TestFaultClusterRestarted(t *testing.T) {
-	c := newCluster(t)
-	l, check := startLoad(t, "fault-restart", []int{1, 2, 3})
-	pr := l.watch()
-	r1 := l.read("reader-1", []int{1, 2})
-	l.waitFlowing()
-	fault := time.Now()
-	c.run("stop")
-	t.Logf("stopped every node in %.1f s", time.Since(fault).Seconds())
-	r2 := l.read("reader-2", []int{3})
-	c.run("start")
-	t.Logf("cluster serving again %.1f s after the fault", time.Since(fault).Seconds())
-	require.Equal(t, 0, r1.Wait(3*time.Minute), "reader-1's exit code")
-	require.Equal(t, 0, r2.Wait(3*time.Minute), "reader-2's exit code")
-	l.finish(check, pr, fault, "every node stopped and started again")
+	runFault(t, fault{
+		name: "fault-restart",
+		inject: func(c *cluster, _ *load) string {
+			c.run("stop")
+			return "stopped every node"
+		},
+		during: func(c *cluster) { c.run("start") },
+	})
+}
+
+// TestFaultLogSummary: notable reads the services' JSON logs (zap, ISO 8601
+// times) and keeps warn and error lines since the fault.
+func TestFaultLogSummary(t *testing.T) {
+	fault := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	log := strings.Join([]string{
+		`{"level":"error","ts":"2026-12-02T09:59:59.000Z","msg":"before the fault"}`,
+		`{"level":"info","ts":"2026-12-02T10:00:01.000Z","msg":"not notable"}`,
+		`{"level":"warn","ts":"2026-12-02T10:00:02.500Z","msg":"broker down","error":"connection refused"}`,
+		`{"level":"warn","ts":"2026-12-02T11:00:03.000+0100","msg":"broker down","error":"connection refused"}`,
+		`{"level":"error","ts":"2026-12-02T10:00:04.000Z","msg":"transaction aborted"}`,
+		`not json`,
+	}, "\n")
+	require.Equal(t, "1x error transaction aborted; 2x warn broker down: connection refused", notable(log, fault))
+	require.Equal(t, "nothing at warn or above", notable(`{"level":"info","ts":"2026-12-02T10:00:01.000Z","msg":"x"}`, fault))
 }
