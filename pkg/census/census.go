@@ -3,23 +3,26 @@
 // for the items the pipeline tabulates, a streaming scanner over whole files,
 // and the descriptions of their codes.
 //
-// A file holds one person per line, 1000 characters wide, with CRLF line
-// ends. Numbers are right-justified and space-padded, negatives written as
+// A file holds one person per line, 1000 characters wide in 2020, with CRLF
+// line ends. Twenty record layouts, from January 1994 on, put the fields in
+// different columns (layouts/layouts.tsv, from which layouts_gen.go is
+// generated); a Parser reads a month's records in its layout. Numbers are right-justified and space-padded, negatives written as
 // "-1"; weights carry 4 implied decimals and are kept here as the raw
 // integers, so that sums of them are exact and do not depend on order.
 //
-// Parse allocates nothing, so a caller that reuses one Record reads a file
+// Parsing allocates nothing, so a caller that reuses one Record reads a file
 // without garbage.
 package census
 
-// RecordLen is the width of a record, without its line end.
+// RecordLen is the width of a record of the 2020 files, without its line
+// end; Parse wants it. The width of older files is read from them.
 const RecordLen = 1000
 
 // Field is one item of the record layout that Parse reads.
 type Field uint8
 
-// The items Parse reads, with their 1-based columns in the layouts of
-// 2017-2025 (the positions did not move in those years).
+// The items Parse reads, with their 1-based columns in the newest layout
+// (layouts_gen.go has them in every layout).
 const (
 	HRHHID   Field = iota // 1-15 household identifier
 	HRMONTH               // 16-17 month of interview
@@ -39,10 +42,10 @@ const (
 	numFields = iota
 )
 
-// fieldSpec is where a field sits and which values it may take.
+// fieldSpec is where a field sits in a layout and which values it may take.
 type fieldSpec struct {
-	name       string
-	start, end int // 1-based, inclusive
+	name       string // the layout's name of the field
+	start, end int    // 1-based, inclusive; start 0 when the layout has no such field
 	// Values outside min..max are rejected when checked is set. The ranges
 	// admit -1 (not in universe) wherever the layout could write it: a
 	// check exists to catch a misaligned or corrupt line, never to drop a
@@ -52,46 +55,51 @@ type fieldSpec struct {
 	reason   string
 }
 
-var layout = [numFields]fieldSpec{
-	HRHHID:   {name: "HRHHID", start: 1, end: 15, reason: "field:HRHHID"},
-	HRMONTH:  {name: "HRMONTH", start: 16, end: 17, checked: true, min: 1, max: 12, reason: "field:HRMONTH"},
-	HRYEAR4:  {name: "HRYEAR4", start: 18, end: 21, checked: true, min: 1, max: 9999, reason: "field:HRYEAR4"},
-	HUFINAL:  {name: "HUFINAL", start: 24, end: 26, reason: "field:HUFINAL"},
-	HETENURE: {name: "HETENURE", start: 29, end: 30, checked: true, min: -3, max: 3, reason: "field:HETENURE"},
-	HEHOUSUT: {name: "HEHOUSUT", start: 31, end: 32, checked: true, min: -1, max: MaxHousing, reason: "field:HEHOUSUT"},
-	GESTFIPS: {name: "GESTFIPS", start: 93, end: 94, reason: "field:GESTFIPS"}, // checked against the state table
-	PRTAGE:   {name: "PRTAGE", start: 122, end: 123, checked: true, min: -1, max: 85, reason: "field:PRTAGE"},
-	PESEX:    {name: "PESEX", start: 129, end: 130, checked: true, min: -1, max: 2, reason: "field:PESEX"},
-	PRPERTYP: {name: "PRPERTYP", start: 161, end: 162, checked: true, min: -1, max: 3, reason: "field:PRPERTYP"},
-	PEMLR:    {name: "PEMLR", start: 180, end: 181, checked: true, min: -1, max: 7, reason: "field:PEMLR"},
-	PWLGWGT:  {name: "PWLGWGT", start: 593, end: 602, reason: "field:PWLGWGT"},
-	PWSSWGT:  {name: "PWSSWGT", start: 613, end: 622, reason: "field:PWSSWGT"},
-	PWCMPWGT: {name: "PWCMPWGT", start: 846, end: 855, reason: "field:PWCMPWGT"},
+// checks are what each field may hold, in every layout; the columns come
+// from layouts_gen.go. PRTAGE's maximum is the month's top code
+// (AgeTopCode), and a two-digit HRYEAR takes 0-99.
+var checks = [numFields]fieldSpec{
+	HRHHID:   {name: "HRHHID", reason: "field:HRHHID"},
+	HRMONTH:  {name: "HRMONTH", checked: true, min: 1, max: 12, reason: "field:HRMONTH"},
+	HRYEAR4:  {name: "HRYEAR4", checked: true, min: 1, max: 9999, reason: "field:HRYEAR4"},
+	HUFINAL:  {name: "HUFINAL", reason: "field:HUFINAL"},
+	HETENURE: {name: "HETENURE", checked: true, min: -3, max: 3, reason: "field:HETENURE"},
+	HEHOUSUT: {name: "HEHOUSUT", checked: true, min: -1, max: MaxHousing, reason: "field:HEHOUSUT"},
+	GESTFIPS: {name: "GESTFIPS", reason: "field:GESTFIPS"}, // checked against the state table
+	PRTAGE:   {name: "PRTAGE", checked: true, min: -1, max: 85, reason: "field:PRTAGE"},
+	PESEX:    {name: "PESEX", checked: true, min: -1, max: 2, reason: "field:PESEX"},
+	PRPERTYP: {name: "PRPERTYP", checked: true, min: -1, max: 3, reason: "field:PRPERTYP"},
+	PEMLR:    {name: "PEMLR", checked: true, min: -1, max: 7, reason: "field:PEMLR"},
+	PWLGWGT:  {name: "PWLGWGT", reason: "field:PWLGWGT"},
+	PWSSWGT:  {name: "PWSSWGT", reason: "field:PWSSWGT"},
+	PWCMPWGT: {name: "PWCMPWGT", reason: "field:PWCMPWGT"},
 }
 
-// String is the field's name in the layout, such as "PEMLR".
+// String is the field's name in the newest layout, such as "PEMLR".
 func (f Field) String() string {
 	if int(f) < numFields {
-		return layout[f].name
+		return checks[f].name
 	}
 	return "Field(?)"
 }
 
-// Start is the field's first column, 1-based as the layout documents it.
-func (f Field) Start() int { return layout[f].start }
+// Start is the field's first column in the newest layout, 1-based as the
+// layout documents it; Layout.Columns gives it in any layout.
+func (f Field) Start() int { return Newest().fields[f].start }
 
-// End is the field's last column, 1-based and inclusive.
-func (f Field) End() int { return layout[f].end }
+// End is the field's last column in the newest layout, 1-based and inclusive.
+func (f Field) End() int { return Newest().fields[f].end }
 
-// Width is the number of columns the field takes.
-func (f Field) Width() int { return layout[f].end - layout[f].start + 1 }
+// Width is the number of columns the field takes in the newest layout.
+func (f Field) Width() int { return f.End() - f.Start() + 1 }
 
-// Bytes is the field's text in a record of RecordLen characters.
-func (f Field) Bytes(record []byte) []byte { return record[layout[f].start-1 : layout[f].end] }
+// Bytes is the field's text in a record of the newest layout.
+func (f Field) Bytes(record []byte) []byte { return Newest().Bytes(f, record) }
 
 // Reason is the reject reason of a bad value in the field, such as
-// "field:PEMLR".
-func (f Field) Reason() string { return layout[f].reason }
+// "field:PEMLR", the same in every layout (its message names the layout's
+// own name of the field, such as PEAGE).
+func (f Field) Reason() string { return checks[f].reason }
 
 // Fields lists the fields Parse reads, in column order.
 func Fields() []Field {
@@ -106,20 +114,23 @@ func Fields() []Field {
 // small integers as the layout writes them, -1 meaning not in universe;
 // weights are raw, with 4 implied decimals (17347552 is 1734.7552).
 type Record struct {
-	HRHHID   [15]byte // household identifier, 15 digits
+	HRHHID   [15]byte // household identifier, zero-padded on the left to 15 digits (12 before September 1995)
 	HRMONTH  int16
-	HRYEAR4  int16
+	HRYEAR4  int16 // four digits, also where the layout writes two (HRYEAR, before 1998)
 	HUFINAL  int16
 	HETENURE int16
 	HEHOUSUT int16
 	GESTFIPS int16
-	PRTAGE   int16
+	PRTAGE   int16 // PEAGE before May 2012; top-coded as AgeTopCode says
 	PESEX    int16
 	PRPERTYP int16
 	PEMLR    int16
 	PWLGWGT  int64
 	PWSSWGT  int64
-	PWCMPWGT int64
+	PWCMPWGT int64 // 0 where the layout has none (before 1998)
+	// LaborForceWeight is the weight behind labor force levels: PWCMPWGT,
+	// or PWSSWGT where the layout has no PWCMPWGT (Layout.Weight).
+	LaborForceWeight int64
 }
 
 // HouseholdID is HRHHID as a string.
@@ -128,40 +139,79 @@ func (r *Record) HouseholdID() string { return string(r.HRHHID[:]) }
 // LaborForce is the labor force status of the record's PEMLR.
 func (r *Record) LaborForce() LaborForce { return LaborForceStatus(int(r.PEMLR)) }
 
+// newestParser reads records of RecordLen characters in the newest layout,
+// whatever their period.
+var newestParser = func() *Parser {
+	p, err := NewParser(0, 0, RecordLen)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// Parse reads one record of RecordLen characters in the newest layout from
+// line into r, whatever its period; a Parser reads the records of a given
+// month. See Parser.Parse.
+func Parse(line []byte, lineNo int, r *Record) error {
+	return newestParser.Parse(line, lineNo, r)
+}
+
 // Parse reads one record from line into r. The line may end in "\r\n",
-// "\n" or "\r"; what remains must be exactly RecordLen characters. lineNo
-// only labels errors. Every error is a *ParseError; r is partly filled
-// when Parse fails.
+// "\n" or "\r"; what remains must be the parser's record length (at
+// least the layout's last column when that is unknown). lineNo only labels
+// errors. Every error is a *ParseError; r is partly filled when Parse
+// fails.
 //
-// Fields are checked as follows: HRHHID must be 15 digits; every other
+// Fields are checked as follows: HRHHID must be all digits; every other
 // field a right-justified integer, optionally negative, with spaces only
 // before it (a blank field is an error, as no real file leaves these
 // items blank); codes must lie in the ranges the layout defines, widened to
-// admit -1 (not in universe); GESTFIPS must be one of the 50 states or DC.
-// Weights are not range-checked.
-func Parse(line []byte, lineNo int, r *Record) error {
+// admit -1 (not in universe), the age up to the month's top code;
+// GESTFIPS must be one of the 50 states or DC. Weights are not
+// range-checked. Then the record's month and year must be the parser's.
+// Columns the layout has but Parse does not read are not looked at.
+func (p *Parser) Parse(line []byte, lineNo int, r *Record) error {
 	line = TrimEOL(line)
-	if len(line) != RecordLen {
-		return &ParseError{Line: lineNo, Len: len(line), Err: ErrLength}
+	if p.recordLen != 0 && len(line) != p.recordLen {
+		return &ParseError{Line: lineNo, Len: len(line), Want: p.recordLen, Err: ErrLength}
 	}
-	id := HRHHID.Bytes(line)
-	for _, c := range id {
+	if len(line) < p.layout.End {
+		return &ParseError{Line: lineNo, Len: len(line), Want: p.layout.End, Layout: p.layout.Name, Err: ErrLength}
+	}
+	id := &p.fields[HRHHID]
+	digits := line[id.start-1 : id.end]
+	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return fieldError(lineNo, HRHHID, id, ErrNotNumber)
+			return fieldError(lineNo, id, digits, ErrNotNumber)
 		}
 	}
-	copy(r.HRHHID[:], id)
+	pad := len(r.HRHHID) - len(digits)
+	for i := range pad {
+		r.HRHHID[i] = '0'
+	}
+	copy(r.HRHHID[pad:], digits)
 
 	var v [numFields]int64
 	for f := HRMONTH; f < numFields; f++ {
-		n, err := parseField(line, lineNo, f)
+		spec := &p.fields[f]
+		if spec.start == 0 {
+			continue
+		}
+		n, err := parseField(line, lineNo, spec)
 		if err != nil {
 			return err
 		}
 		v[f] = n
 	}
 	if !ValidState(int(v[GESTFIPS])) {
-		return fieldError(lineNo, GESTFIPS, GESTFIPS.Bytes(line), ErrState)
+		return fieldError(lineNo, &p.fields[GESTFIPS], line[p.fields[GESTFIPS].start-1:p.fields[GESTFIPS].end], ErrState)
+	}
+	if p.layout.twoDigitYear {
+		v[HRYEAR4] += 1900
+	}
+	if p.year != 0 && (v[HRYEAR4] != p.year || v[HRMONTH] != p.month) {
+		return &ParseError{Line: lineNo, Err: ErrPeriod, Period: [2]int{int(v[HRYEAR4]), int(v[HRMONTH])},
+			Want: int(p.year*100 + p.month), Layout: p.layout.Name}
 	}
 	r.HRMONTH = int16(v[HRMONTH])
 	r.HRYEAR4 = int16(v[HRYEAR4])
@@ -176,6 +226,7 @@ func Parse(line []byte, lineNo int, r *Record) error {
 	r.PWLGWGT = v[PWLGWGT]
 	r.PWSSWGT = v[PWSSWGT]
 	r.PWCMPWGT = v[PWCMPWGT]
+	r.LaborForceWeight = v[p.weight]
 	return nil
 }
 
@@ -190,17 +241,16 @@ func TrimEOL(line []byte) []byte {
 	return line
 }
 
-func parseField(line []byte, lineNo int, f Field) (int64, error) {
-	spec := &layout[f]
+func parseField(line []byte, lineNo int, spec *fieldSpec) (int64, error) {
 	b := line[spec.start-1 : spec.end]
 	n, st := atoi(b)
 	switch {
 	case st == numBlank:
-		return 0, fieldError(lineNo, f, b, ErrBlank)
+		return 0, fieldError(lineNo, spec, b, ErrBlank)
 	case st == numBad:
-		return 0, fieldError(lineNo, f, b, ErrNotNumber)
+		return 0, fieldError(lineNo, spec, b, ErrNotNumber)
 	case spec.checked && (n < spec.min || n > spec.max):
-		return 0, fieldError(lineNo, f, b, &rangeError{min: spec.min, max: spec.max})
+		return 0, fieldError(lineNo, spec, b, &rangeError{min: spec.min, max: spec.max})
 	}
 	return n, nil
 }

@@ -29,12 +29,12 @@ func TestParseRealRecords(t *testing.T) {
 		{
 			HRHHID: [15]byte([]byte("000004795110719")), HRMONTH: 1, HRYEAR4: 2020, HUFINAL: 201, HETENURE: -1,
 			HEHOUSUT: 1, GESTFIPS: 1, PRTAGE: 69, PESEX: 1, PRPERTYP: 2, PEMLR: 5,
-			PWLGWGT: 25597552, PWSSWGT: 17713809, PWCMPWGT: 17347552,
+			PWLGWGT: 25597552, PWSSWGT: 17713809, PWCMPWGT: 17347552, LaborForceWeight: 17347552,
 		},
 		{
 			HRHHID: [15]byte([]byte("000110107755856")), HRMONTH: 4, HRYEAR4: 2020, HUFINAL: 201, HETENURE: -1,
 			HEHOUSUT: 1, GESTFIPS: 1, PRTAGE: 72, PESEX: 2, PRPERTYP: 2, PEMLR: 1,
-			PWLGWGT: 27553122, PWSSWGT: 17968107, PWCMPWGT: 17395013,
+			PWLGWGT: 27553122, PWSSWGT: 17968107, PWCMPWGT: 17395013, LaborForceWeight: 17395013,
 		},
 	} {
 		var r Record
@@ -170,7 +170,7 @@ func TestReason(t *testing.T) {
 	require.Equal(t, ReasonOther, Reason(errors.New("boom")))
 	require.Equal(t, "field:X", (&ParseError{Field: "X", Err: ErrBlank}).Reason())
 	// Reasons stay few, so that they can label metrics.
-	require.Len(t, Reasons(), 2+len(Fields()))
+	require.Len(t, Reasons(), 3+len(Fields()))
 }
 
 func TestFields(t *testing.T) {
@@ -365,6 +365,7 @@ func referenceParse(line []byte) (Record, bool) {
 	r.HETENURE, r.HEHOUSUT, r.GESTFIPS = int16(v[HETENURE]), int16(v[HEHOUSUT]), int16(v[GESTFIPS])
 	r.PRTAGE, r.PESEX, r.PRPERTYP, r.PEMLR = int16(v[PRTAGE]), int16(v[PESEX]), int16(v[PRPERTYP]), int16(v[PEMLR])
 	r.PWLGWGT, r.PWSSWGT, r.PWCMPWGT = v[PWLGWGT], v[PWSSWGT], v[PWCMPWGT]
+	r.LaborForceWeight = r.PWCMPWGT
 	return r, true
 }
 

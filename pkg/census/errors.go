@@ -14,11 +14,16 @@ var (
 	ErrBlank     = &reasonError{msg: "is blank"}
 	ErrRange     = &reasonError{msg: "is out of range"}
 	ErrState     = &reasonError{msg: "is not a state FIPS code"}
+	ErrPeriod    = errors.New("record of another month")
 )
 
 // ReasonLength is the reject reason of a line of the wrong length; a bad
 // field's reason is the field's Reason, such as "field:PEMLR".
 const ReasonLength = "length"
+
+// ReasonPeriod is the reject reason of a record whose HRMONTH and year are
+// not the month of its source.
+const ReasonPeriod = "period"
 
 // ReasonOther is the reject reason of an error that is not a *ParseError.
 const ReasonOther = "other"
@@ -44,14 +49,29 @@ type ParseError struct {
 	End   int    // the bad field's last column
 	Value string // the bad field's text
 	Len   int    // the record's length without its line end, when that is wrong
-	Err   error  // ErrLength, or a reason under ErrField
+	// Want is the length wanted when Len is wrong (at least Want when
+	// Layout is set), or the source's month as yyyymm for ErrPeriod.
+	Want   int
+	Layout string // the layout's name, when it explains the error
+	Period [2]int // the record's year and month, for ErrPeriod
+	Err    error  // ErrLength, ErrPeriod, or a reason under ErrField
 
 	reason string
 }
 
 func (e *ParseError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("line %d: record is %d characters, want %d", e.Line, e.Len, RecordLen)
+	switch {
+	case e.Err == ErrPeriod:
+		return fmt.Sprintf("line %d: record of %04d-%02d in a file of %04d-%02d", e.Line,
+			e.Period[0], e.Period[1], e.Want/100, e.Want%100)
+	case e.Field == "" && e.Layout != "":
+		return fmt.Sprintf("line %d: record is %d characters, want at least %d (the last column of layout %s)", e.Line, e.Len, e.Want, e.Layout)
+	case e.Field == "":
+		want := e.Want
+		if want == 0 {
+			want = RecordLen
+		}
+		return fmt.Sprintf("line %d: record is %d characters, want %d", e.Line, e.Len, want)
 	}
 	return fmt.Sprintf("line %d: field %s (cols %d-%d): %q %v", e.Line, e.Field, e.Col, e.End, e.Value, e.Err)
 }
@@ -62,6 +82,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // "field:PEMLR", fit for a metric label: there is one per field at most.
 func (e *ParseError) Reason() string {
 	switch {
+	case e.Err == ErrPeriod:
+		return ReasonPeriod
 	case e.Field == "":
 		return ReasonLength
 	case e.reason != "":
@@ -85,10 +107,9 @@ func Reasons() []string {
 	for f := range Field(numFields) {
 		rs = append(rs, f.Reason())
 	}
-	return append(rs, ReasonOther)
+	return append(rs, ReasonPeriod, ReasonOther)
 }
 
-func fieldError(lineNo int, f Field, value []byte, err error) *ParseError {
-	spec := &layout[f]
+func fieldError(lineNo int, spec *fieldSpec, value []byte, err error) *ParseError {
 	return &ParseError{Line: lineNo, Field: spec.name, Col: spec.start, End: spec.end, Value: string(value), Err: err, reason: spec.reason}
 }
