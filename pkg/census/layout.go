@@ -181,7 +181,7 @@ func NewParser(year, month, recordLen int) (*Parser, error) {
 		top = AgeTopCode(year, month)
 	}
 	if recordLen != 0 && recordLen < l.End {
-		return nil, fmt.Errorf("records of %d characters: layout %s describes columns up to %d", recordLen, l.Name, l.End)
+		return nil, fmt.Errorf("%w: records of %d characters: layout %s describes columns up to %d", ErrLength, recordLen, l.Name, l.End)
 	}
 	p := &Parser{layout: l, year: int64(year), month: int64(month), recordLen: recordLen, weight: l.Weight(), fields: l.fields}
 	p.fields[PRTAGE].max = int64(top)

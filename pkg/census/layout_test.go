@@ -323,7 +323,8 @@ func TestDirtyBytes(t *testing.T) {
 
 func TestNewParserRecordLength(t *testing.T) {
 	_, err := NewParser(1996, 1, 800)
-	require.EqualError(t, err, "records of 800 characters: layout cpsbsep95 describes columns up to 814")
+	require.EqualError(t, err, "wrong record length: records of 800 characters: layout cpsbsep95 describes columns up to 814")
+	require.ErrorIs(t, err, ErrLength)
 	p, err := NewParser(1996, 1, 0)
 	require.NoError(t, err)
 	line := layoutRecord(t, p.Layout(), 900, nil)

@@ -7,9 +7,11 @@
 // drawn from plausible distributions: households of one to seven persons
 // sharing HRHHID, states weighted by population, ages with children and a
 // top code, and a labor force whose unemployment rate is a few percent,
-// different in every month and state. The expected tabulation is made by
-// parsing every line written with census.Parse and adding it to a Tally,
-// so it is exact by construction.
+// different in every month and state. Each month is written in its own
+// record layout (census.LayoutOf), with its age top code and, before 1998,
+// two-digit years. The expected tabulation is made by parsing every line
+// written with the month's census.Parser and adding it to a Tally, so it is
+// exact by construction.
 package censusgen
 
 import (
@@ -92,10 +94,11 @@ type Expected struct {
 	Year     int           `json:"year"`
 	Month    int           `json:"month"`
 	Seed     uint64        `json:"seed"`
-	Lines    uint64        `json:"lines"`    // lines written, good and bad
-	Records  uint64        `json:"records"`  // good records, the ones in Tally
-	Rejected uint64        `json:"rejected"` // bad lines
-	Rejects  tally.Rejects `json:"rejects"`  // bad lines by census.Reason
+	Layout   string        `json:"layout,omitempty"` // the record layout written, such as "cpsbsep95"
+	Lines    uint64        `json:"lines"`            // lines written, good and bad
+	Records  uint64        `json:"records"`          // good records, the ones in Tally
+	Rejected uint64        `json:"rejected"`         // bad lines
+	Rejects  tally.Rejects `json:"rejects"`          // bad lines by census.Reason
 	Tally    *tally.Tally  `json:"tally"`
 }
 
@@ -135,7 +138,12 @@ func Generate(w io.Writer, opts Options) (*Expected, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bad := slices.SortedFunc(slices.Values(opts.Bad), func(a, b Bad) int { return cmp.Compare(a.Line, b.Line) })
 	g := newGenerator(&opts)
-	exp := &Expected{Year: opts.Year, Month: opts.Month, Seed: opts.Seed, Rejects: tally.Rejects{}, Tally: tally.New()}
+	p, err := census.NewParser(opts.Year, opts.Month, census.RecordLen)
+	if err != nil {
+		return nil, fmt.Errorf("generate %s: %w", census.FileName(opts.Year, opts.Month), err)
+	}
+	exp := &Expected{Year: opts.Year, Month: opts.Month, Seed: opts.Seed, Layout: p.Layout().Name,
+		Rejects: tally.Rejects{}, Tally: tally.New()}
 	var rec census.Record
 	lines := opts.Records + len(bad)
 	for lineNo := 1; lineNo <= lines; lineNo++ {
@@ -147,7 +155,7 @@ func Generate(w io.Writer, opts Options) (*Expected, error) {
 		} else {
 			line = g.next()
 		}
-		err := census.Parse(line, lineNo, &rec)
+		err := p.Parse(line, lineNo, &rec)
 		switch {
 		case err == nil && !wantBad:
 			exp.Tally.Add(&rec)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -409,6 +410,49 @@ func BenchmarkGenerate(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)*records/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// TestEveryLayout writes a month of each of the 20 layouts: its records
+// parse in that layout only as that month's, with the month's age top code
+// and labor force weight.
+func TestEveryLayout(t *testing.T) {
+	for _, l := range census.Layouts() {
+		t.Run(l.Name, func(t *testing.T) {
+			year, _ := strconv.Atoi(l.First[:4])
+			month, _ := strconv.Atoi(l.First[5:])
+			var buf bytes.Buffer
+			exp, err := Generate(&buf, Options{Year: year, Month: month, Records: 2000, Seed: 7, Bad: []Bad{{Line: 3, Kind: BadPEMLR}}})
+			require.NoError(t, err)
+			require.Equal(t, l.Name, exp.Layout)
+			require.EqualValues(t, 2000, exp.Records)
+			require.Equal(t, tally.Rejects{"field:PEMLR": 1}, exp.Rejects)
+
+			p, err := census.NewParser(year, month, census.RecordLen)
+			require.NoError(t, err)
+			other, err := census.NewParser(year, month%12+1, census.RecordLen)
+			require.NoError(t, err)
+			got := tally.New()
+			var rec census.Record
+			maxAge := int16(0)
+			for i, line := range bytes.SplitAfter(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
+				if i == 2 {
+					continue // the bad line
+				}
+				require.NoError(t, p.Parse(line, i+1, &rec), "line %d", i+1)
+				require.EqualValues(t, year, rec.HRYEAR4)
+				if l.Has(census.PWCMPWGT) {
+					require.Equal(t, rec.PWCMPWGT, rec.LaborForceWeight)
+				} else {
+					require.Equal(t, rec.PWSSWGT, rec.LaborForceWeight)
+				}
+				maxAge = max(maxAge, rec.PRTAGE)
+				got.Add(&rec)
+				require.ErrorIs(t, other.Parse(line, i+1, &rec), census.ErrPeriod)
+			}
+			require.True(t, got.Equal(exp.Tally))
+			require.EqualValues(t, census.AgeTopCode(year, month), maxAge, "ages reach the top code")
 		})
 	}
 }

@@ -96,6 +96,9 @@ var (
 
 // generator builds records one at a time in a reused line buffer.
 type generator struct {
+	layout   *census.Layout // of the month: where each field goes
+	ageTop   int            // the month's PRTAGE top code
+	hhidMod  uint64         // 10^(HRHHID's width)
 	rng      *rand.Rand
 	baseRate float64
 	line     [census.RecordLen + 4]byte
@@ -113,7 +116,15 @@ type generator struct {
 }
 
 func newGenerator(o *Options) *generator {
+	layout, err := census.LayoutOf(o.Year, o.Month)
+	if err != nil {
+		panic(err) // Options.validate checked the month
+	}
+	_, start, end := layout.Columns(census.HRHHID)
 	g := &generator{
+		layout:   layout,
+		ageTop:   census.AgeTopCode(o.Year, o.Month),
+		hhidMod:  uint64(math.Pow10(end - start + 1)),
 		rng:      rand.New(rand.NewPCG(o.Seed, uint64(o.Year)<<4|uint64(o.Month))),
 		baseRate: periodRate(o.Year, o.Month),
 	}
@@ -126,15 +137,27 @@ func newGenerator(o *Options) *generator {
 	}{{&g.employed, templateEmployed}, {&g.notEmployed, templateNotEmployed}} {
 		copy(t.dst[:], t.src)
 		copy(t.dst[census.RecordLen:], "\r\n")
-		putInt(t.dst[:], census.HRMONTH, int64(o.Month))
-		putInt(t.dst[:], census.HRYEAR4, int64(o.Year))
+		if g.layout.TwoDigitYear() {
+			// The template's 2020 period is not where these layouts
+			// have one: leave no valid period in the newest layout's
+			// columns, so that a file read in the wrong layout is
+			// rejected rather than read.
+			putInt(t.dst[:], census.HRMONTH, -1)
+			putInt(t.dst[:], census.HRYEAR4, -1)
+		}
+		g.putInt(t.dst[:], census.HRMONTH, int64(o.Month))
+		year := o.Year
+		if g.layout.TwoDigitYear() {
+			year %= 100
+		}
+		g.putZeroPadded(t.dst[:], census.HRYEAR4, uint64(year))
 	}
 	return g
 }
 
 func (g *generator) newHousehold() {
 	g.size, g.nth = householdSize.draw(g.rng), 0
-	g.hhid = g.rng.Uint64N(1_000_000_000_000_000)
+	g.hhid = g.rng.Uint64N(1_000_000_000_000_000) % g.hhidMod
 	g.fips = states.fips[sort.SearchFloat64s(states.cdf, g.rng.Float64())]
 	g.housing = housingType.draw(g.rng)
 	g.tenure = -1
@@ -172,15 +195,17 @@ func (g *generator) age() int {
 	return adultAge(g.rng)
 }
 
-// topCode writes ages as PRTAGE does: 80 for 80-84, 85 for 85 and over.
-func topCode(age int) int {
+// topCode writes ages as PRTAGE does in the month: from April 2004, 80
+// for 80-84 and 85 for 85 and over; 80 for 80 and over from 2003; 90 and
+// over as 90 before.
+func (g *generator) topCode(age int) int {
 	switch {
-	case age >= 85:
+	case g.ageTop == 85 && age >= 85:
 		return 85
-	case age >= 80:
+	case age >= 80 && g.ageTop <= 85:
 		return 80
 	}
-	return age
+	return min(age, g.ageTop)
 }
 
 // participation is the share of a civilian age group in the labor force.
@@ -254,19 +279,19 @@ func (g *generator) next() []byte {
 	line := g.line[:census.RecordLen+2]
 	copy(line, tmpl[:])
 
-	putZeroPadded(line, census.HRHHID, g.hhid)
-	putZeroPadded(line, census.HUFINAL, uint64(g.hufinal))
-	putInt(line, census.HETENURE, int64(g.tenure))
-	putInt(line, census.HEHOUSUT, int64(g.housing))
-	putZeroPadded(line, census.GESTFIPS, uint64(g.fips))
-	putInt(line, census.PRTAGE, int64(topCode(age)))
-	putInt(line, census.PESEX, int64(1+rng.IntN(2)))
-	putInt(line, census.PRPERTYP, int64(pertype))
-	putInt(line, census.PEMLR, int64(status))
+	g.putZeroPadded(line, census.HRHHID, g.hhid)
+	g.putZeroPadded(line, census.HUFINAL, uint64(g.hufinal))
+	g.putInt(line, census.HETENURE, int64(g.tenure))
+	g.putInt(line, census.HEHOUSUT, int64(g.housing))
+	g.putZeroPadded(line, census.GESTFIPS, uint64(g.fips))
+	g.putInt(line, census.PRTAGE, int64(g.topCode(age)))
+	g.putInt(line, census.PESEX, int64(1+rng.IntN(2)))
+	g.putInt(line, census.PRPERTYP, int64(pertype))
+	g.putInt(line, census.PEMLR, int64(status))
 
 	// Weights in persons, written raw with 4 implied decimals.
 	w := min(9999, max(100, states.weight[g.fips]*math.Exp(0.25*rng.NormFloat64())))
-	putInt(line, census.PWSSWGT, raw(w))
+	g.putInt(line, census.PWSSWGT, raw(w))
 	var composite, longitudinal float64
 	if status != -1 {
 		composite = w * (0.97 + 0.06*rng.Float64())
@@ -274,8 +299,8 @@ func (g *generator) next() []byte {
 	if age >= 16 && pertype == 2 && rng.Float64() < 0.7 {
 		longitudinal = w * (1.1 + 0.5*rng.Float64())
 	}
-	putInt(line, census.PWCMPWGT, raw(composite))
-	putInt(line, census.PWLGWGT, raw(longitudinal))
+	g.putInt(line, census.PWCMPWGT, raw(composite))
+	g.putInt(line, census.PWLGWGT, raw(longitudinal))
 	return line
 }
 
@@ -291,14 +316,31 @@ func (g *generator) bad(kind BadKind) []byte {
 	case Long:
 		return append(line[:census.RecordLen], "  \r\n"...)
 	default:
-		copy(census.PEMLR.Bytes(line), "x1")
+		copy(g.layout.Bytes(census.PEMLR, line), "x1")
 		return append(line[:census.RecordLen], "\r\n"...)
 	}
 }
 
-// putInt writes v into f's columns, right-justified and space-padded.
-func putInt(line []byte, f census.Field, v int64) {
-	b := f.Bytes(line)
+// putInt writes v into f's columns of the month's layout; nothing where the
+// layout has no f.
+func (g *generator) putInt(line []byte, f census.Field, v int64) {
+	if b := g.layout.Bytes(f, line); b != nil {
+		putIntAt(b, v)
+	}
+}
+
+// putZeroPadded is putZeroPadded in the month's layout.
+func (g *generator) putZeroPadded(line []byte, f census.Field, v uint64) {
+	if b := g.layout.Bytes(f, line); b != nil {
+		putZeroPaddedAt(b, v)
+	}
+}
+
+// putInt writes v into f's columns of the newest layout, right-justified
+// and space-padded.
+func putInt(line []byte, f census.Field, v int64) { putIntAt(f.Bytes(line), v) }
+
+func putIntAt(b []byte, v int64) {
 	neg := v < 0
 	u := uint64(v)
 	if neg {
@@ -317,8 +359,9 @@ func putInt(line []byte, f census.Field, v int64) {
 
 // putZeroPadded writes v into f's columns, padded with zeros as the layout
 // writes HRHHID, HUFINAL and GESTFIPS.
-func putZeroPadded(line []byte, f census.Field, v uint64) {
-	b := f.Bytes(line)
+func putZeroPadded(line []byte, f census.Field, v uint64) { putZeroPaddedAt(f.Bytes(line), v) }
+
+func putZeroPaddedAt(b []byte, v uint64) {
 	for i := writeDigits(b, v); i > 0; {
 		i--
 		b[i] = '0'

@@ -58,6 +58,15 @@ type Chunk struct {
 	Data        []byte
 	Codec       Codec  // how Data holds the records
 	DataSize    uint64 // length of the records once decompressed (when Codec is not CodecNone)
+	// RecordLen is the length of the source's records without line ends,
+	// as the reader read it from the source; 0 from older readers, which
+	// means census.RecordLen.
+	RecordLen uint32
+	// Format is how the source was stored: "gzip", "zip" or "plain".
+	Format string
+	// NotPublished: the census site has no file for the source's month.
+	// The chunk is the source's only one, empty and last.
+	NotPublished bool
 }
 
 // Chunk field numbers; see schema.proto.
@@ -74,6 +83,9 @@ const (
 	chunkData        = 10
 	chunkCodec       = 11
 	chunkDataSize    = 12
+	chunkRecordLen   = 13
+	chunkFormat      = 14
+	chunkUnpublished = 15
 )
 
 // Key is the Kafka message key of the chunk: source and sequence number, so
@@ -103,6 +115,11 @@ func AppendChunk(b []byte, c *Chunk) []byte {
 	if c.Codec != CodecNone {
 		b = appendVarint(b, chunkCodec, uint64(c.Codec))
 		b = appendVarint(b, chunkDataSize, c.DataSize)
+	}
+	b = appendVarint(b, chunkRecordLen, uint64(c.RecordLen))
+	b = appendString(b, chunkFormat, c.Format)
+	if c.NotPublished {
+		b = appendVarint(b, chunkUnpublished, 1)
 	}
 	return b
 }
@@ -136,6 +153,12 @@ func DecodeChunk(b []byte, c *Chunk) error {
 			c.Codec = Codec(v)
 		case chunkDataSize:
 			c.DataSize = v
+		case chunkRecordLen:
+			c.RecordLen = uint32(v)
+		case chunkFormat:
+			c.Format = string(bs)
+		case chunkUnpublished:
+			c.NotPublished = v != 0
 		}
 		return nil
 	}, chunkTypes)
@@ -146,6 +169,7 @@ var chunkTypes = map[protowire.Number]protowire.Type{
 	chunkMonth: protowire.VarintType, chunkSeq: protowire.VarintType, chunkFirstLine: protowire.VarintType,
 	chunkRecords: protowire.VarintType, chunkLast: protowire.VarintType, chunkError: protowire.BytesType,
 	chunkData: protowire.BytesType, chunkCodec: protowire.VarintType, chunkDataSize: protowire.VarintType,
+	chunkRecordLen: protowire.VarintType, chunkFormat: protowire.BytesType, chunkUnpublished: protowire.VarintType,
 }
 
 // MaxChunkDataSize bounds the decompressed records of a chunk, so that a

@@ -11,16 +11,18 @@ import (
 
 // Result is the partial aggregate of one chunk, as a computer produces it.
 type Result struct {
-	Source      string
-	Fingerprint string
-	Year, Month int
-	Seq         uint32
-	Last        bool
-	Error       string            // the chunk's source-level error, passed on
-	Records     uint64            // records in the chunk, good and bad
-	Rejected    uint64            // records that failed to parse
-	Rejects     map[string]uint64 // rejected records by reason
-	Tally       *tally.Tally      // the good records, tabulated
+	Source       string
+	Fingerprint  string
+	Year, Month  int
+	Seq          uint32
+	Last         bool
+	Error        string            // the chunk's source-level error, passed on
+	Records      uint64            // records in the chunk, good and bad
+	Rejected     uint64            // records that failed to parse
+	Rejects      map[string]uint64 // rejected records by reason
+	Tally        *tally.Tally      // the good records, tabulated
+	Format       string            // the chunk's: how the source was stored
+	NotPublished bool              // the chunk's: the site has no file for the month
 }
 
 // Result field numbers; see schema.proto.
@@ -36,6 +38,8 @@ const (
 	resultRejected    = 9
 	resultRejects     = 10
 	resultTally       = 11
+	resultFormat      = 12
+	resultUnpublished = 13
 
 	rejectReason = 1
 	rejectCount  = 2
@@ -61,6 +65,10 @@ func AppendResult(b []byte, r *Result) []byte {
 	b = appendRejects(b, resultRejects, r.Rejects)
 	if r.Tally != nil {
 		b = appendMessage(b, resultTally, AppendTally(nil, r.Tally))
+	}
+	b = appendString(b, resultFormat, r.Format)
+	if r.NotPublished {
+		b = appendVarint(b, resultUnpublished, 1)
 	}
 	return b
 }
@@ -123,6 +131,10 @@ func DecodeResult(b []byte, r *Result) error {
 		case resultTally:
 			r.Tally = tally.New()
 			return DecodeTally(bs, r.Tally)
+		case resultFormat:
+			r.Format = string(bs)
+		case resultUnpublished:
+			r.NotPublished = v != 0
 		}
 		return nil
 	}, resultTypes)
@@ -132,5 +144,6 @@ var resultTypes = map[protowire.Number]protowire.Type{
 	resultSource: protowire.BytesType, resultFingerprint: protowire.BytesType, resultYear: protowire.VarintType,
 	resultMonth: protowire.VarintType, resultSeq: protowire.VarintType, resultLast: protowire.VarintType,
 	resultError: protowire.BytesType, resultRecords: protowire.VarintType, resultRejected: protowire.VarintType,
-	resultRejects: protowire.BytesType, resultTally: protowire.BytesType,
+	resultRejects: protowire.BytesType, resultTally: protowire.BytesType, resultFormat: protowire.BytesType,
+	resultUnpublished: protowire.VarintType,
 }

@@ -18,7 +18,7 @@ func randomTally(seed uint64, n int) *tally.Tally {
 		rec := census.Record{
 			HRYEAR4: 2020, HRMONTH: int16(1 + r.IntN(2)), HEHOUSUT: int16(r.IntN(14) - 1),
 			GESTFIPS: int16([]int{1, 6, 11, 36, 56}[r.IntN(5)]), PRTAGE: int16(r.IntN(86)),
-			PEMLR: int16(r.IntN(9) - 1), PWCMPWGT: r.Int64N(50_000_000),
+			PEMLR: int16(r.IntN(9) - 1), LaborForceWeight: r.Int64N(50_000_000),
 		}
 		t.Add(&rec)
 	}
@@ -43,7 +43,7 @@ func TestTallyRoundTrip(t *testing.T) {
 
 func TestResultRoundTrip(t *testing.T) {
 	in := Result{Source: "jan20pub.dat.gz", Fingerprint: "size:1", Year: 2020, Month: 1, Seq: 3, Last: true, Error: "gzip: unexpected EOF",
-		Records: 500, Rejected: 2, Rejects: map[string]uint64{"length": 1, "field:PEMLR": 1}, Tally: randomTally(1, 498)}
+		Records: 500, Rejected: 2, Rejects: map[string]uint64{"length": 1, "field:PEMLR": 1}, Tally: randomTally(1, 498), Format: "zip"}
 	var out Result
 	require.NoError(t, DecodeResult(AppendResult(nil, &in), &out))
 	require.True(t, in.Tally.Equal(out.Tally))
@@ -51,10 +51,24 @@ func TestResultRoundTrip(t *testing.T) {
 	require.Equal(t, in, out)
 }
 
+// TestNotPublishedRoundTrip: a month the site does not have travels from
+// chunk to result to state.
+func TestNotPublishedRoundTrip(t *testing.T) {
+	var c Chunk
+	require.NoError(t, DecodeChunk(AppendChunk(nil, &Chunk{Source: "oct25pub.dat.gz", Year: 2025, Month: 10, Last: true, NotPublished: true}), &c))
+	require.True(t, c.NotPublished)
+	var r Result
+	require.NoError(t, DecodeResult(AppendResult(nil, &Result{Source: c.Source, Last: true, NotPublished: true}), &r))
+	require.True(t, r.NotPublished)
+	var g GenerationState
+	require.NoError(t, DecodeGenerationState(AppendGenerationState(nil, &GenerationState{Source: c.Source, NotPublished: true}), &g))
+	require.True(t, g.NotPublished)
+}
+
 func TestGenerationStateRoundTrip(t *testing.T) {
 	in := GenerationState{Source: "feb20pub.dat.gz", Fingerprint: "size:9,etag:x", Year: 2020, Month: 2, Seen: []uint64{^uint64(0), 5},
 		Chunks: 66, Total: -1, Records: 33000, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Error: "", LastSeen: 1700000000000,
-		Tally: randomTally(2, 100)}
+		Tally: randomTally(2, 100), Format: "gzip"}
 	var out GenerationState
 	require.NoError(t, DecodeGenerationState(AppendGenerationState(nil, &in), &out))
 	require.True(t, in.Tally.Equal(out.Tally))

@@ -18,7 +18,7 @@ func TestChunkRoundTrip(t *testing.T) {
 	}{
 		{name: "zero"},
 		{name: "full", in: Chunk{Source: "jan20pub.dat.gz", Fingerprint: "size:1,etag:x", Year: 2020, Month: 1, Seq: 7,
-			FirstLine: 3501, Records: 2, Last: true, Error: "boom", Data: []byte("a\nb\n")}},
+			FirstLine: 3501, Records: 2, Last: true, Error: "boom", Data: []byte("a\nb\n"), RecordLen: 1000, Format: "zip"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out Chunk

@@ -36,18 +36,20 @@ func OffsetsKey(topic string) []byte { return []byte(KeyOffsetsPrefix + topic) }
 
 // GenerationState is one load of one source, as the aggregator keeps it.
 type GenerationState struct {
-	Source      string
-	Fingerprint string
-	Year, Month int
-	Seen        []uint64 // bitset of the chunk numbers counted
-	Chunks      uint32
-	Total       int64 // -1 while unknown
-	Records     uint64
-	Rejected    uint64
-	Rejects     map[string]uint64
-	Error       string
-	LastSeen    int64
-	Tally       *tally.Tally
+	Source       string
+	Fingerprint  string
+	Year, Month  int
+	Seen         []uint64 // bitset of the chunk numbers counted
+	Chunks       uint32
+	Total        int64 // -1 while unknown
+	Records      uint64
+	Rejected     uint64
+	Rejects      map[string]uint64
+	Error        string
+	LastSeen     int64
+	Tally        *tally.Tally
+	Format       string // how the source was stored
+	NotPublished bool   // the site has no file for the month
 }
 
 const (
@@ -64,6 +66,8 @@ const (
 	genError       = 11
 	genLastSeen    = 12
 	genTally       = 13
+	genFormat      = 14
+	genUnpublished = 15
 )
 
 // AppendGenerationState appends the encoding of g to b.
@@ -88,6 +92,10 @@ func AppendGenerationState(b []byte, g *GenerationState) []byte {
 	b = appendSigned(b, genLastSeen, g.LastSeen)
 	if g.Tally != nil {
 		b = appendMessage(b, genTally, AppendTally(nil, g.Tally))
+	}
+	b = appendString(b, genFormat, g.Format)
+	if g.NotPublished {
+		b = appendVarint(b, genUnpublished, 1)
 	}
 	return b
 }
@@ -130,6 +138,10 @@ func DecodeGenerationState(b []byte, g *GenerationState) error {
 			g.LastSeen = protowire.DecodeZigZag(v)
 		case genTally:
 			return DecodeTally(bs, g.Tally)
+		case genFormat:
+			g.Format = string(bs)
+		case genUnpublished:
+			g.NotPublished = v != 0
 		}
 		return nil
 	}, genTypes)
@@ -140,7 +152,7 @@ var genTypes = map[protowire.Number]protowire.Type{
 	genMonth: protowire.VarintType, genSeen: protowire.BytesType, genChunks: protowire.VarintType,
 	genTotal: protowire.VarintType, genRecords: protowire.VarintType, genRejected: protowire.VarintType,
 	genRejects: protowire.BytesType, genError: protowire.BytesType, genLastSeen: protowire.VarintType,
-	genTally: protowire.BytesType,
+	genTally: protowire.BytesType, genFormat: protowire.BytesType, genUnpublished: protowire.VarintType,
 }
 
 // Offsets are the next offsets to consume, per partition of a topic.

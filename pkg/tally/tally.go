@@ -42,7 +42,8 @@ func (p Period) Compare(q Period) int {
 
 // Labor is the labor force of an area in a month, following the BLS
 // recipe: persons aged 16 and over with a PEMLR of 1-7, counted and
-// weighted by PWCMPWGT. Weights are raw sums (see Weight).
+// weighted by PWCMPWGT (PWSSWGT before 1998: census.Record.LaborForceWeight).
+// Weights are raw sums (see Weight).
 type Labor struct {
 	Employed, Unemployed, NotInLaborForce                   uint64
 	EmployedWeight, UnemployedWeight, NotInLaborForceWeight int64
@@ -190,13 +191,13 @@ func (t *Tally) Add(r *census.Record) {
 	switch census.LaborForceStatus(int(r.PEMLR)) {
 	case census.Employed:
 		l.Employed++
-		l.EmployedWeight += r.PWCMPWGT
+		l.EmployedWeight += r.LaborForceWeight
 	case census.Unemployed:
 		l.Unemployed++
-		l.UnemployedWeight += r.PWCMPWGT
+		l.UnemployedWeight += r.LaborForceWeight
 	case census.NotInLaborForce:
 		l.NotInLaborForce++
-		l.NotInLaborForceWeight += r.PWCMPWGT
+		l.NotInLaborForceWeight += r.LaborForceWeight
 	}
 }
 

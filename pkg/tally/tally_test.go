@@ -16,11 +16,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// person is a record with the fields the tally reads.
+// person is a record with the fields the tally reads; the weights it does
+// not read differ from the one it does.
 func person(year, month, housing, fips, age, pemlr int, weight int64) census.Record {
 	return census.Record{
 		HRYEAR4: int16(year), HRMONTH: int16(month), HEHOUSUT: int16(housing), GESTFIPS: int16(fips),
-		PRTAGE: int16(age), PEMLR: int16(pemlr), PWCMPWGT: weight, PWSSWGT: weight + 1, PWLGWGT: weight + 2,
+		PRTAGE: int16(age), PEMLR: int16(pemlr), LaborForceWeight: weight, PWCMPWGT: weight + 3, PWSSWGT: weight + 1, PWLGWGT: weight + 2,
 	}
 }
 

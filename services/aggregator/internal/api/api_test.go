@@ -37,7 +37,7 @@ func fixtureStore() *state.Store {
 	}
 	rec := func(month, housing, fips, age, pemlr int, w int64) census.Record {
 		return census.Record{HRYEAR4: 2020, HRMONTH: int16(month), HEHOUSUT: int16(housing), GESTFIPS: int16(fips),
-			PRTAGE: int16(age), PEMLR: int16(pemlr), PWCMPWGT: w}
+			PRTAGE: int16(age), PEMLR: int16(pemlr), PWCMPWGT: w, LaborForceWeight: w}
 	}
 	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 17347552), rec(1, 1, 6, 30, 4, 12000000), rec(1, 5, 36, 70, 5, 15000000))
 	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 2, 16000000), rec(1, 0, 6, 10, -1, 0))

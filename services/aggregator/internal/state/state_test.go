@@ -17,7 +17,7 @@ import (
 func chunkResult(source, fp string, seq uint32, n int, last bool) *schema.Result {
 	t := tally.New()
 	for range n {
-		t.Add(&census.Record{HRYEAR4: 2020, HRMONTH: 1, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 30, PEMLR: 1, PWCMPWGT: 20_000_000})
+		t.Add(&census.Record{HRYEAR4: 2020, HRMONTH: 1, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 30, PEMLR: 1, PWCMPWGT: 20_000_000, LaborForceWeight: 20_000_000})
 	}
 	return &schema.Result{Source: source, Fingerprint: fp, Year: 2020, Month: 1, Seq: seq, Last: last,
 		Records: uint64(n), Tally: t, Rejects: map[string]uint64{}}

@@ -5,6 +5,7 @@ package tabulate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -29,6 +30,36 @@ type Tabulator struct {
 	headers  []kafka.Header
 	rec      census.Record
 	buf      []byte // decompressed records, reused from chunk to chunk
+	parsers  map[parserKey]*census.Parser
+}
+
+// parserKey is what chooses a chunk's parser: the source's month, which
+// gives the layout, and its record length.
+type parserKey struct {
+	year, month int
+	recordLen   int
+}
+
+// parser is the parser of the chunk's records, or an error that rejects
+// all of them: a month before the first layout (reason "period"), records
+// shorter than the layout (census.ErrLength, reason "length").
+func (t *Tabulator) parser(c *schema.Chunk) (*census.Parser, error) {
+	k := parserKey{year: c.Year, month: c.Month, recordLen: int(c.RecordLen)}
+	if k.recordLen == 0 {
+		k.recordLen = census.RecordLen // readers older than record_len
+	}
+	if p := t.parsers[k]; p != nil {
+		return p, nil
+	}
+	p, err := census.NewParser(k.year, k.month, k.recordLen)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", c.Source, err)
+	}
+	if t.parsers == nil || len(t.parsers) > 64 {
+		t.parsers = map[parserKey]*census.Parser{}
+	}
+	t.parsers[k] = p
+	return p, nil
 }
 
 // New returns a Tabulator registering its metrics on reg.
@@ -78,7 +109,12 @@ func (t *Tabulator) Process(msg *kafka.Message) ([]worker.Output, error) {
 // holds the records as they are (CodecNone).
 func (t *Tabulator) Tabulate(c *schema.Chunk) *schema.Result {
 	r := &schema.Result{Source: c.Source, Fingerprint: c.Fingerprint, Year: c.Year, Month: c.Month, Seq: c.Seq,
-		Last: c.Last, Error: c.Error, Rejects: map[string]uint64{}, Tally: tally.New()}
+		Last: c.Last, Error: c.Error, Rejects: map[string]uint64{}, Tally: tally.New(),
+		Format: c.Format, NotPublished: c.NotPublished}
+	p, perr := t.parser(c)
+	if perr != nil {
+		t.log.Warn("rejecting a chunk's records", zap.String("source", c.Source), zap.Error(perr))
+	}
 	data := c.Data
 	line := int(c.FirstLine)
 	var good uint64
@@ -90,8 +126,18 @@ func (t *Tabulator) Tabulate(c *schema.Chunk) *schema.Result {
 			data = nil
 		}
 		r.Records++
-		if err := census.Parse(rec, line, &t.rec); err != nil {
+		err := perr
+		if err == nil {
+			err = p.Parse(rec, line, &t.rec)
+		}
+		if err != nil {
 			reason := census.Reason(err)
+			if err == perr {
+				reason = census.ReasonPeriod
+				if errors.Is(err, census.ErrLength) {
+					reason = census.ReasonLength
+				}
+			}
 			r.Rejects[reason]++
 			r.Rejected++
 			if r.Rejected <= logPerChunk {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
@@ -141,5 +142,45 @@ func BenchmarkTabulate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tab.Tabulate(c)
+	}
+}
+
+// TestTabulateLayouts: a chunk is parsed in the layout of its source's
+// month, at its record length; records of another month are rejected.
+func TestTabulateLayouts(t *testing.T) {
+	gen := func(year, month, n int) ([]byte, *censusgen.Expected) {
+		var buf bytes.Buffer
+		exp, err := censusgen.Generate(&buf, censusgen.Options{Year: year, Month: month, Records: n, Seed: 3})
+		require.NoError(t, err)
+		return bytes.ReplaceAll(buf.Bytes(), []byte("\r\n"), []byte("\n")), exp
+	}
+	jan96, expJan96 := gen(1996, 1, 300)
+	feb96, _ := gen(1996, 2, 5)
+	jan20, expJan20 := gen(2020, 1, 300)
+	for _, tc := range []struct {
+		name        string
+		chunk       schema.Chunk
+		wantRejects map[string]uint64
+		want        *tally.Tally
+	}{
+		{name: "1996 in its layout", chunk: schema.Chunk{Year: 1996, Month: 1, RecordLen: 1000, Data: jan96},
+			wantRejects: map[string]uint64{}, want: expJan96.Tally},
+		{name: "2020 without a record length (older readers)", chunk: schema.Chunk{Year: 2020, Month: 1, Data: jan20},
+			wantRejects: map[string]uint64{}, want: expJan20.Tally},
+		{name: "records of another month", chunk: schema.Chunk{Year: 1996, Month: 1, RecordLen: 1000, Data: append(bytes.Clone(jan96), feb96...)},
+			wantRejects: map[string]uint64{census.ReasonPeriod: 5}, want: expJan96.Tally},
+		{name: "1996 read as 2020", chunk: schema.Chunk{Year: 2020, Month: 1, RecordLen: 1000, Data: jan96},
+			wantRejects: map[string]uint64{"field:HRMONTH": 300}, want: tally.New()},
+		{name: "records shorter than the layout", chunk: schema.Chunk{Year: 1996, Month: 1, RecordLen: 800, Data: jan96},
+			wantRejects: map[string]uint64{census.ReasonLength: 300}, want: tally.New()},
+		{name: "a month before the layouts", chunk: schema.Chunk{Year: 1993, Month: 12, RecordLen: 1000, Data: jan96},
+			wantRejects: map[string]uint64{census.ReasonPeriod: 300}, want: tally.New()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.chunk.Source = "s"
+			r := New(prometheus.NewRegistry(), zaptest.NewLogger(t)).Tabulate(&tc.chunk)
+			require.Equal(t, tc.wantRejects, r.Rejects)
+			require.True(t, tc.want.Equal(r.Tally), "tally")
+		})
 	}
 }

@@ -27,6 +27,7 @@ type Source struct {
 	Name        string
 	Fingerprint string
 	Year, Month int
+	Format      string // how the source is stored: "gzip", "zip", "plain"
 }
 
 // BufferCap is the capacity a chunk buffer of size records starts with:
@@ -39,6 +40,9 @@ type Stats struct {
 	Lines  uint64 // records cut
 	Bytes  uint64 // record bytes read, line ends included
 	Chunks uint32
+	// RecordLen is the length of the source's records, without line
+	// ends: the most common among the first chunk's lines.
+	RecordLen uint32
 }
 
 // Cut reads records from r and calls emit for every chunk of at most size
@@ -63,7 +67,7 @@ func CutInto(ctx context.Context, r io.Reader, src Source, size int, next func()
 		st    Stats
 		line  uint64
 		data  []byte
-		chunk = schema.Chunk{Source: src.Name, Fingerprint: src.Fingerprint, Year: src.Year, Month: src.Month, FirstLine: 1}
+		chunk = schema.Chunk{Source: src.Name, Fingerprint: src.Fingerprint, Year: src.Year, Month: src.Month, FirstLine: 1, Format: src.Format}
 	)
 	if next != nil {
 		data = next()[:0]
@@ -71,6 +75,10 @@ func CutInto(ctx context.Context, r io.Reader, src Source, size int, next func()
 		data = make([]byte, 0, BufferCap(size))
 	}
 	flush := func(last bool, readErr error) error {
+		if chunk.Seq == 0 {
+			chunk.RecordLen = recordLen(data)
+			st.RecordLen = chunk.RecordLen
+		}
 		chunk.Data, chunk.Last = data, last
 		if readErr != nil {
 			chunk.Error = readErr.Error()
@@ -122,6 +130,29 @@ func CutInto(ctx context.Context, r io.Reader, src Source, size int, next func()
 		}
 		return st, readErr
 	}
+}
+
+// recordLen is the most common length of the lines in data (each ended by
+// "\n"), the shorter on a tie; 0 when there are none. The records of a
+// file all have one length, which the layouts do not say for every year:
+// it is read from the data, and a few bad lines do not change it.
+func recordLen(data []byte) uint32 {
+	counts := map[int]int{}
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data)
+		}
+		counts[i]++
+		data = data[min(i+1, len(data)):]
+	}
+	best, bestN := 0, 0
+	for n, c := range counts {
+		if c > bestN || c == bestN && n < best {
+			best, bestN = n, c
+		}
+	}
+	return uint32(best)
 }
 
 // readLine returns the next line without its line end, cut to MaxLine, and

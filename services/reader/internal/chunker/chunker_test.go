@@ -141,3 +141,33 @@ func BenchmarkCut(b *testing.B) {
 		})
 	}
 }
+
+// TestRecordLen: every chunk carries the source's record length, the most
+// common in the first chunk, whatever a few bad lines say.
+func TestRecordLen(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want uint32
+	}{
+		{"empty", "", 0},
+		{"one length", "abcd\r\nefgh\r\nijkl\n", 4},
+		{"a short and a long line among them", "ab\nabcd\nabcd\nabcdefg\nabcd\n", 4},
+		{"a tie takes the shorter", "abc\nabcd\n", 3},
+		{"no line end at the end", "abcd\nabcd", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lens []uint32
+			st, err := Cut(context.Background(), strings.NewReader(tc.in), Source{Name: "x", Format: "zip"}, 3, func(c *schema.Chunk) error {
+				lens = append(lens, c.RecordLen)
+				require.Equal(t, "zip", c.Format)
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, st.RecordLen)
+			for _, n := range lens {
+				require.Equal(t, tc.want, n)
+			}
+		})
+	}
+}
