@@ -18,13 +18,23 @@ func FileName(year, month int) string {
 	return fmt.Sprintf("%s%02dpub.dat.gz", monthAbbrevs[month-1], year%100)
 }
 
+// ZipFileName is the name of the zip file of a month: "jan94pub.zip" for
+// January 1994. The Census site has one for every month from 1994.
+func ZipFileName(year, month int) string {
+	name := FileName(year, month)
+	return name[:len(name)-len(".dat.gz")] + ".zip"
+}
+
 // ParseFileName reads the year and month from the name of a basic monthly
-// file, with or without ".gz" and directories: "data/jan20pub.dat.gz" is
-// January 2020. Two-digit years from 94 on are 19yy, the others 20yy (the
+// file, with or without ".gz" and directories, or of its zip:
+// "data/jan20pub.dat.gz" and "jan20pub.zip" are January 2020. Two-digit years from 94 on are 19yy, the others 20yy (the
 // files in this form begin in 1994).
 func ParseFileName(name string) (year, month int, err error) {
 	base := strings.ToLower(path.Base(strings.ReplaceAll(name, `\`, "/")))
 	stem, ok := strings.CutSuffix(strings.TrimSuffix(base, ".gz"), "pub.dat")
+	if !ok {
+		stem, ok = strings.CutSuffix(base, "pub.zip")
+	}
 	if ok && len(stem) == 5 {
 		for i, m := range monthAbbrevs {
 			if stem[:3] != m {
@@ -41,7 +51,7 @@ func ParseFileName(name string) (year, month int, err error) {
 			return year, i + 1, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("census file name %q: want <mon><yy>pub.dat[.gz], such as jan20pub.dat.gz", name)
+	return 0, 0, fmt.Errorf("census file name %q: want <mon><yy>pub.dat[.gz] or <mon><yy>pub.zip, such as jan20pub.dat.gz", name)
 }
 
 // ParseMonth reads a month as its English abbreviation ("jan", any case)

@@ -17,6 +17,7 @@ func TestFileName(t *testing.T) {
 		{1998, 9, "sep98pub.dat.gz"},
 	} {
 		require.Equal(t, tc.want, FileName(tc.year, tc.month))
+		require.Equal(t, tc.want[:len(tc.want)-len(".dat.gz")]+".zip", ZipFileName(tc.year, tc.month))
 		year, month, err := ParseFileName(tc.want)
 		require.NoError(t, err)
 		require.Equal(t, [2]int{tc.year, tc.month}, [2]int{year, month})
@@ -33,6 +34,9 @@ func TestParseFileName(t *testing.T) {
 		{name: "/data/cps/mar20pub.dat.gz", year: 2020, month: 3},
 		{name: `C:\cps\MAR20PUB.DAT.GZ`, year: 2020, month: 3},
 		{name: "jan94pub.dat.gz", year: 1994, month: 1},
+		{name: "jan94pub.zip", year: 1994, month: 1},
+		{name: "data/DEC18PUB.ZIP", year: 2018, month: 12},
+		{name: "jan94pub.dat.zip", wantErr: true},
 		{name: "jan93pub.dat.gz", year: 2093, month: 1},
 		{name: "jan20pub.dat.zip", wantErr: true},
 		{name: "jan2020pub.dat.gz", wantErr: true},

@@ -80,7 +80,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	var records uint64
 	for _, r := range reports {
 		records += r.Records
-		log.Info("source report", zap.String("source", r.Source), zap.String("fingerprint", r.Fingerprint),
+		log.Info("source report", zap.String("source", r.Source), zap.String("status", r.Status), zap.String("fingerprint", r.Fingerprint),
 			zap.Uint64("records", r.Records), zap.Uint32("chunks", r.Chunks), zap.Uint32("acked", r.Acked), zap.String("error", r.Error))
 	}
 	summary, _ := json.Marshal(map[string]any{"sources": reports, "records": records, "seconds": took.Seconds()})
@@ -113,9 +113,11 @@ func sourcesOf(cfg *config.Config, log *zap.Logger, m *load.Metrics) ([]*source.
 				IdleConnTimeout:       time.Minute,
 			}},
 			BaseURL: cfg.BaseURL,
-			Retry:   source.Retry{Attempts: cfg.DownloadAttempts, Base: cfg.DownloadBackoff, Max: cfg.DownloadMaxBackoff},
-			Log:     log,
-			Observe: m.Observer(),
+			Retry: source.Retry{Attempts: cfg.DownloadAttempts, Base: cfg.DownloadBackoff, Max: cfg.DownloadMaxBackoff,
+				MaxRetryAfter: cfg.MaxRetryAfter},
+			Log:       log,
+			Observe:   m.Observer(),
+			UserAgent: cfg.UserAgent,
 		}
 		for _, p := range periods {
 			out = append(out, h.Census(p.Year, p.Month))

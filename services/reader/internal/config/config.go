@@ -14,6 +14,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
+	"github.com/kafka-scale/kafka-scale/pkg/version"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
 )
 
@@ -48,7 +49,15 @@ type Config struct {
 	DownloadBackoff    time.Duration
 	DownloadMaxBackoff time.Duration
 	DownloadTimeout    time.Duration
+	MaxRetryAfter      time.Duration
+	UserAgent          string
 	ExitDelay          time.Duration
+}
+
+// DefaultUserAgent names the project and its version: the census site turns
+// away clients that do not say who they are.
+func DefaultUserAgent() string {
+	return "kafka-scale-reader/" + version.Version + " (+https://github.com/kafka-scale/kafka-scale)"
 }
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
@@ -59,7 +68,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.Var(&c.Files, "from-file", "census file to load (.gz or plain); repeatable or comma-separated")
 	fs.Var(&c.Years, "years", "years to download from the census site, e.g. 2019,2020")
 	fs.Var(&c.Months, "months", "months to download (jan..dec or 1..12), or '*' for all")
-	fs.StringVar(&c.BaseURL, "census-base-url", source.DefaultCensusBaseURL, "base URL of the CPS datasets; files are <year>/basic/<mon><yy>pub.dat.gz below it")
+	fs.StringVar(&c.BaseURL, "census-base-url", source.DefaultCensusBaseURL,
+		"base URL of the CPS datasets; files are <year>/basic/<mon><yy>pub.zip or <mon><yy>pub.dat.gz below it")
 	fs.StringVar(&c.ComputeTopic, "compute-topic", "compute", "topic the chunks are produced to")
 	fs.IntVar(&c.Partitions, "partitions", 12, "partitions of the compute topic when the reader creates it (the most computers that can share the work)")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the compute topic when the reader creates it (3 on a production cluster)")
@@ -68,10 +78,12 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.StringVar(&c.ChunkCodec, "chunk-codec", "lz4",
 		"compression of each chunk's records: lz4 (chunk schema version 2; the compute topic's batches are then not compressed again) or none (version 1, for computers older than version 2)")
 	fs.IntVar(&c.Parallel, "parallel", 2, "sources read at once")
-	fs.IntVar(&c.DownloadAttempts, "download-attempts", 6, "attempts per download request (network errors and 5xx are retried)")
+	fs.IntVar(&c.DownloadAttempts, "download-attempts", 6, "attempts per download request (network errors, 403, 429 and 5xx are retried)")
 	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
 	fs.DurationVar(&c.DownloadMaxBackoff, "download-max-backoff", 30*time.Second, "longest backoff between download attempts")
 	fs.DurationVar(&c.DownloadTimeout, "download-timeout", 30*time.Second, "time to wait for a server's response headers")
+	fs.DurationVar(&c.MaxRetryAfter, "download-max-retry-after", 5*time.Minute, "longest wait a server's Retry-After header is granted")
+	fs.StringVar(&c.UserAgent, "user-agent", DefaultUserAgent(), "User-Agent header of the downloads")
 	fs.DurationVar(&c.ExitDelay, "exit-delay", 0,
 		"keep the admin server up this long after the load, so that Prometheus scrapes the final counts (a scrape interval or two in Kubernetes)")
 	c.Common.RegisterFlags(fs, b)
@@ -118,6 +130,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Parallel < 1 {
 		errs = append(errs, fmt.Errorf("--parallel %d: want at least 1", c.Parallel))
+	}
+	if c.UserAgent == "" {
+		errs = append(errs, errors.New("--user-agent is empty: the census site turns away requests without one"))
 	}
 	if c.DownloadAttempts < 1 {
 		errs = append(errs, fmt.Errorf("--download-attempts %d: want at least 1", c.DownloadAttempts))

@@ -32,6 +32,8 @@ func TestParseAndValidate(t *testing.T) {
 		{name: "bad topic config", args: []string{"--from-file", "a", "--topic-config", "retention.ms"}, wantErr: `--topic-config "retention.ms": want key=value`},
 		{name: "bad env", env: map[string]string{"PARALLEL": "two"}, wantErr: `environment variable PARALLEL="two"`},
 		{name: "stray argument", args: []string{"a.gz"}, wantErr: "unexpected arguments"},
+		{name: "empty user agent", args: []string{"--from-file", "a", "--user-agent", ""}, wantErr: "--user-agent is empty"},
+		{name: "1994, the first year", args: []string{"--years", "1994", "--months", "jan"}, periods: []Period{{1994, 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.args, env(tc.env))
@@ -48,4 +50,13 @@ func TestParseAndValidate(t *testing.T) {
 			require.Equal(t, tc.periods, p)
 		})
 	}
+}
+
+func TestUserAgent(t *testing.T) {
+	c, err := Parse([]string{"--from-file", "a"}, env(nil))
+	require.NoError(t, err)
+	require.Regexp(t, `^kafka-scale-reader/\S+ \(\+https://github.com/kafka-scale/kafka-scale\)$`, c.UserAgent)
+	c, err = Parse(nil, env(map[string]string{"USER_AGENT": "me/1"}))
+	require.NoError(t, err)
+	require.Equal(t, "me/1", c.UserAgent)
 }

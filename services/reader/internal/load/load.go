@@ -62,14 +62,28 @@ type Loader struct {
 // SourceReport is what happened to one source.
 type SourceReport struct {
 	Source      string `json:"source"`
+	Year        int    `json:"year,omitempty"`
+	Month       int    `json:"month,omitempty"`
+	Status      string `json:"status"` // StatusOK, StatusFailed or StatusNotPublished
 	Fingerprint string `json:"fingerprint"`
-	Records     uint64 `json:"records"`
-	Chunks      uint32 `json:"chunks"`
-	Acked       uint32 `json:"acked"`
-	Bytes       uint64 `json:"bytes"`
-	Err         error  `json:"-"`
-	Error       string `json:"error,omitempty"`
+	Format      string `json:"format,omitempty"` // gzip, zip or plain
+	// Records is the lines read and sent, good and bad: the computers
+	// judge them (the aggregator's /v1/sources counts the rejected).
+	Records   uint64 `json:"records"`
+	RecordLen uint32 `json:"record_length,omitempty"` // characters per record, read from the source
+	Chunks    uint32 `json:"chunks"`
+	Acked     uint32 `json:"acked"`
+	Bytes     uint64 `json:"bytes"`
+	Err       error  `json:"-"`
+	Error     string `json:"error,omitempty"`
 }
+
+// Statuses of a source in its report and the sources metric.
+const (
+	StatusOK           = "ok"            // every chunk acknowledged
+	StatusFailed       = "failed"        // see the error
+	StatusNotPublished = "not_published" // the site has no file for the month: one empty chunk says so
+)
 
 // progress tracks the acknowledgements of one source's chunks; it travels
 // as the messages' opaque.
@@ -85,7 +99,7 @@ type progress struct {
 func (l *Loader) Load(ctx context.Context, sources []*source.Source) ([]SourceReport, error) {
 	progs := make([]*progress, len(sources))
 	for i, s := range sources {
-		progs[i] = &progress{report: SourceReport{Source: s.Name}}
+		progs[i] = &progress{report: SourceReport{Source: s.Name, Year: s.Year, Month: s.Month}}
 	}
 
 	// Delivery reports and statistics arrive on the producer's event channel.
@@ -132,12 +146,14 @@ func (l *Loader) Load(ctx context.Context, sources []*source.Source) ([]SourceRe
 			errs = append(errs, r.Err)
 		}
 		p.mu.Unlock()
-		reports[i] = r
-		if r.Err == nil {
-			l.Metrics.Sources.WithLabelValues("ok").Inc()
-		} else {
-			l.Metrics.Sources.WithLabelValues("failed").Inc()
+		switch {
+		case r.Err != nil:
+			r.Status = StatusFailed
+		case r.Status == "":
+			r.Status = StatusOK
 		}
+		reports[i] = r
+		l.Metrics.Sources.WithLabelValues(r.Status).Inc()
 	}
 	return reports, errors.Join(errs...)
 }
@@ -156,21 +172,25 @@ func (p *progress) setErr(err error) {
 func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, pending *sync.WaitGroup) error {
 	start := time.Now()
 	raw, fp, err := s.Open(ctx)
+	if errors.Is(err, source.ErrNotPublished) {
+		return l.notPublished(ctx, s, p, pending, err)
+	}
 	if err != nil {
 		return fmt.Errorf("source %s: %w", s.Name, err)
 	}
 	defer raw.Close()
 	p.mu.Lock()
-	p.report.Fingerprint = fp
+	p.report.Source, p.report.Fingerprint = s.Name, fp // over HTTP, the file the site had
 	p.mu.Unlock()
-	r, err := source.Decompress(raw)
+	r, format, err := s.Records(raw)
 	if err != nil {
 		return fmt.Errorf("source %s: %w", s.Name, err)
 	}
-	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp))
-	st, cutErr, produceErr := l.cutAndProduce(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month}, p, pending)
+	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp), zap.String("format", format))
+	st, cutErr, produceErr := l.cutAndProduce(ctx, r, chunker.Source{Name: s.Name, Fingerprint: fp, Year: s.Year, Month: s.Month, Format: format}, p, pending)
 	p.mu.Lock()
 	p.report.Records, p.report.Bytes, p.report.Chunks = st.Lines, st.Bytes, st.Chunks
+	p.report.Format, p.report.RecordLen = format, st.RecordLen
 	p.mu.Unlock()
 	l.Metrics.Records.Add(float64(st.Lines))
 	l.Metrics.Bytes.Add(float64(st.Bytes))
@@ -187,6 +207,22 @@ func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, 
 	l.Metrics.DownloadedGzips.Inc()
 	l.Log.Info("source read", zap.String("source", s.Name), zap.Uint64("records", st.Lines),
 		zap.Uint32("chunks", st.Chunks), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// notPublished reports a month the site does not have: one empty last
+// chunk marked NotPublished, so that the aggregator lists the month as such,
+// and a report that does not fail the load.
+func (l *Loader) notPublished(ctx context.Context, s *source.Source, p *progress, pending *sync.WaitGroup, why error) error {
+	l.Log.Warn("month not published", zap.String("source", s.Name), zap.Error(why))
+	c := schema.Chunk{Source: s.Name, Fingerprint: "not-published", Year: s.Year, Month: s.Month, FirstLine: 1, Last: true, NotPublished: true}
+	p.mu.Lock()
+	p.report.Fingerprint, p.report.Status, p.report.Error, p.report.Chunks = c.Fingerprint, StatusNotPublished, why.Error(), 1
+	p.mu.Unlock()
+	enc := schema.ChunkEncoder{Codec: l.Codec}
+	if err := l.produce(ctx, &c, enc.Append(nil, &c), p, pending); err != nil {
+		return fmt.Errorf("source %s: %w", s.Name, err)
+	}
 	return nil
 }
 
@@ -344,7 +380,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		QueueFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_queue_full_total",
 			Help: "Times the producer queue was full and the reader waited."}),
 		Sources: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_sources_total",
-			Help: "Sources finished, by result (ok: every chunk acknowledged; failed)."}, []string{"result"}),
+			Help: "Sources finished, by result (ok: every chunk acknowledged; failed; not_published: the site has no file for the month)."}, []string{"result"}),
 		DownloadBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_bytes_total",
 			Help: "Bytes received from the census server, as stored (compressed)."}),
 		DownloadRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_download_retries_total",

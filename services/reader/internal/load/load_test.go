@@ -2,8 +2,11 @@ package load
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +75,7 @@ func (p *fakeProducer) Len() int                 { return 0 }
 func writeFile(t *testing.T, dir, name string, lines int) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(strings.Repeat("x", 200)+"\r\n", lines)), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(strings.Repeat("9", 200)+"\r\n", lines)), 0o600))
 	return path
 }
 
@@ -142,4 +145,45 @@ func TestProducerConfig(t *testing.T) {
 			p.Close()
 		})
 	}
+}
+
+// TestLoadMonthNotPublished: a month the site does not have is reported as
+// such, in the report, the metric and one empty chunk, and the other months
+// load.
+func TestLoadMonthNotPublished(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write([]byte(strings.Repeat(strings.Repeat("1", 1000)+"\r\n", 25)))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/2025/basic/sep25pub.dat.gz", "/2025/basic/nov25pub.dat.gz":
+			_, _ = w.Write(gz.Bytes())
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	h := &source.HTTP{Client: srv.Client(), BaseURL: srv.URL, Log: zaptest.NewLogger(t), Retry: source.Retry{Attempts: 1}}
+	reg := prometheus.NewRegistry()
+	p := &fakeProducer{events: make(chan kafka.Event)}
+	l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Codec: schema.CodecLZ4, Parallel: 1, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
+	reports, err := l.Load(context.Background(), []*source.Source{h.Census(2025, 9), h.Census(2025, 10), h.Census(2025, 11)})
+	require.NoError(t, err, "a month not published fails nothing")
+	var got [][4]any
+	for _, r := range reports {
+		got = append(got, [4]any{r.Source, r.Status, r.Records, r.Acked})
+	}
+	require.Equal(t, [][4]any{
+		{"sep25pub.dat.gz", StatusOK, uint64(25), uint32(3)},
+		{"oct25pub.dat.gz", StatusNotPublished, uint64(0), uint32(1)},
+		{"nov25pub.dat.gz", StatusOK, uint64(25), uint32(3)},
+	}, got)
+	require.Contains(t, reports[1].Error, "2025-10: month not published")
+	require.Equal(t, "gzip", reports[0].Format)
+	require.EqualValues(t, 1000, reports[0].RecordLen)
+	require.Contains(t, p.keys, "oct25pub.dat.gz/0")
+	require.Equal(t, 2.0, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues(StatusOK)))
+	require.Equal(t, 1.0, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues(StatusNotPublished)))
 }

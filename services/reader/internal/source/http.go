@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,11 +23,19 @@ const DefaultCensusBaseURL = "https://www2.census.gov/programs-surveys/cps/datas
 // ErrNotFound: the server has no such file. Not retried.
 var ErrNotFound = errors.New("not found")
 
+// ErrNotPublished: the site has neither file of a month (October 2025 was
+// never collected; the current year's later months are not out yet). It is
+// also ErrNotFound.
+var ErrNotPublished = fmt.Errorf("month not published: %w", ErrNotFound)
+
 // Retry bounds the attempts of one download.
 type Retry struct {
 	Attempts int           // attempts per request, including the first
 	Base     time.Duration // first backoff; doubled per attempt, with jitter
 	Max      time.Duration // backoff cap
+	// MaxRetryAfter caps the wait a Retry-After header asks for; 0 means
+	// Max. The wait is the longer of the backoff and Retry-After.
+	MaxRetryAfter time.Duration
 }
 
 // Observer is told about downloads, for metrics.
@@ -49,19 +58,64 @@ type HTTP struct {
 	Retry   Retry
 	Log     *zap.Logger
 	Observe Observer
+	// UserAgent is sent with every request: the site turns away clients
+	// that do not say who they are.
+	UserAgent string
+
+	sleep func(ctx context.Context, d time.Duration) error // waits between attempts; tests record the waits
 }
 
-// URL is the address of the basic monthly file of year/month.
-func (h *HTTP) URL(year, month int) string {
-	return fmt.Sprintf("%s/%d/basic/%s", strings.TrimRight(h.BaseURL, "/"), year, census.FileName(year, month))
+func (h *HTTP) wait(ctx context.Context, d time.Duration) error {
+	if h.sleep != nil {
+		return h.sleep(ctx, d)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
-// Census is the basic monthly file of year/month on the server.
+// URL is the address of the basic monthly file of year/month, name one of
+// census.FileName or census.ZipFileName.
+func (h *HTTP) URL(year int, name string) string {
+	return fmt.Sprintf("%s/%d/basic/%s", strings.TrimRight(h.BaseURL, "/"), year, name)
+}
+
+// Names are the files of year/month the site may have, the one known to
+// exist first: the .zip, which it has for every month since 1994, until
+// 2014 and for December 2018 (whose .dat.gz is an error page); the .dat.gz
+// from 2015 on, which streams without a zip's local header.
+func Names(year, month int) [2]string {
+	gz, zip := census.FileName(year, month), census.ZipFileName(year, month)
+	if year < 2015 || year == 2018 && month == 12 {
+		return [2]string{zip, gz}
+	}
+	return [2]string{gz, zip}
+}
+
+// Census is the basic monthly file of year/month on the server: the first of
+// Names, or the other when the site answers 404 to the first.
 func (h *HTTP) Census(year, month int) *Source {
-	url := h.URL(year, month)
-	return &Source{Name: census.FileName(year, month), Year: year, Month: month, open: func(ctx context.Context) (io.ReadCloser, string, error) {
-		return h.open(ctx, census.FileName(year, month), url)
-	}}
+	names := Names(year, month)
+	s := &Source{Name: names[0], Year: year, Month: month}
+	s.open = func(ctx context.Context) (io.ReadCloser, string, error) {
+		var missing []string
+		for _, name := range names {
+			rc, fp, err := h.open(ctx, name, h.URL(year, name))
+			if err == nil {
+				s.Name = name
+				return rc, fp, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return nil, "", err
+			}
+			missing = append(missing, h.URL(year, name))
+		}
+		return nil, "", fmt.Errorf("%d-%02d: %w: 404 for %s", year, month, ErrNotPublished, strings.Join(missing, " and "))
+	}
+	return s
 }
 
 func (h *HTTP) observer() Observer {
@@ -98,6 +152,14 @@ type download struct {
 	etag         string
 	lastModified string
 	ranges       bool // server accepts byte ranges
+	status       string
+	contentType  string
+}
+
+// Describe names the download for errors about its content: URL, status
+// and content type.
+func (d *download) Describe() string {
+	return fmt.Sprintf("GET %s: %s, Content-Type %q", d.url, d.status, d.contentType)
 }
 
 func (d *download) Read(p []byte) (int, error) {
@@ -139,8 +201,9 @@ func (d *download) Close() error {
 	return d.body.Close()
 }
 
-// request GETs the file from offset off, retrying network errors and 5xx
-// answers with exponential backoff.
+// request GETs the file from offset off, retrying network errors, 403, 429
+// and 5xx answers with exponential backoff, or as long as Retry-After says
+// when that is longer.
 func (d *download) request(off int64) error {
 	r := d.h.Retry
 	if r.Attempts < 1 {
@@ -150,12 +213,17 @@ func (d *download) request(off int64) error {
 	for attempt := 1; attempt <= r.Attempts; attempt++ {
 		if attempt > 1 {
 			wait := backoff(r, attempt-1)
+			var se *statusError
+			if errors.As(last, &se) && se.retryAfter > wait {
+				wait = se.retryAfter
+				if limit := cmp.Or(r.MaxRetryAfter, r.Max); limit > 0 && wait > limit {
+					wait = limit
+				}
+			}
 			d.h.Log.Warn("download failed, retrying", zap.String("source", d.name), zap.String("url", d.url),
 				zap.Int("attempt", attempt), zap.Duration("backoff", wait), zap.Error(last))
-			select {
-			case <-d.ctx.Done():
-				return fmt.Errorf("download %s: %w (last error: %v)", d.url, d.ctx.Err(), last)
-			case <-time.After(wait):
+			if err := d.h.wait(d.ctx, wait); err != nil {
+				return fmt.Errorf("download %s: %w (last error: %v)", d.url, err, last)
 			}
 		}
 		retry, err := d.try(off)
@@ -177,9 +245,10 @@ func (d *download) request(off int64) error {
 }
 
 type statusError struct {
-	url    string
-	code   int
-	status string
+	url        string
+	code       int
+	status     string
+	retryAfter time.Duration // what the server's Retry-After asked for
 }
 
 func (e *statusError) Error() string { return fmt.Sprintf("GET %s: %s", e.url, e.status) }
@@ -192,6 +261,9 @@ func (d *download) try(off int64) (retry bool, err error) {
 	}
 	// Ask for the bytes as stored: the gzip stream is what we decompress.
 	req.Header.Set("Accept-Encoding", "identity")
+	if d.h.UserAgent != "" {
+		req.Header.Set("User-Agent", d.h.UserAgent)
+	}
 	if off > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 		if d.etag != "" {
@@ -206,6 +278,7 @@ func (d *download) try(off int64) (retry bool, err error) {
 	}
 	switch {
 	case off == 0 && resp.StatusCode == http.StatusOK:
+		d.status, d.contentType = resp.Status, resp.Header.Get("Content-Type")
 		d.size = resp.ContentLength
 		d.etag = resp.Header.Get("ETag")
 		d.lastModified = resp.Header.Get("Last-Modified")
@@ -231,9 +304,26 @@ func (d *download) try(off int64) (retry bool, err error) {
 	default:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		se := &statusError{url: d.url, code: resp.StatusCode, status: resp.Status}
-		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests, se
+		se := &statusError{url: d.url, code: resp.StatusCode, status: resp.Status, retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		// 403 and 429 are how the site turns away bursts and clients it
+		// takes for bots; they pass.
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden, se
 	}
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0
+// when absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func contentRangeStart(v string) (int64, bool) {

@@ -114,7 +114,7 @@ func TestHTTPDownload(t *testing.T) {
 		{name: "404", behaviour: func(_ int, w http.ResponseWriter, r *http.Request) bool {
 			http.NotFound(w, r)
 			return true
-		}, wantErr: ErrNotFound, wantErrText: "jan20pub.dat.gz: not found (404 Not Found)"},
+		}, wantErr: ErrNotPublished, wantErrText: "2020-01: month not published: not found: 404 for http://"},
 		{name: "persistent 503 gives up", behaviour: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return true
@@ -185,7 +185,7 @@ func TestHTTPDownload(t *testing.T) {
 
 func TestFileAndDecompress(t *testing.T) {
 	dir := t.TempDir()
-	records := []byte("line one\r\nline two\r\n")
+	records := []byte("0001 line one\r\n0002 line two\r\n")
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write(records)
