@@ -23,8 +23,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// fixtureStore holds two months of a few hand-made records and one
-// incomplete source.
+// fixtureStore holds two months of a few hand-made records, one incomplete
+// source, a month of 1996 read from a zip and a month not published.
 func fixtureStore() *state.Store {
 	s := state.New()
 	add := func(source string, seq uint32, last bool, recs ...census.Record) {
@@ -42,6 +42,12 @@ func fixtureStore() *state.Store {
 	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 17347552), rec(1, 1, 6, 30, 4, 12000000), rec(1, 5, 36, 70, 5, 15000000))
 	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 2, 16000000), rec(1, 0, 6, 10, -1, 0))
 	add("apr20pub.dat.gz", 0, false, rec(4, 1, 1, 72, 1, 17395013), rec(4, 2, 1, 50, 3, 20000000))
+	old := tally.New()
+	old.Add(&census.Record{HRYEAR4: 1996, HRMONTH: 3, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 44, PEMLR: 1, PWSSWGT: 15000000, LaborForceWeight: 15000000})
+	s.Apply(&schema.Result{Source: "mar96pub.zip", Fingerprint: "size:90", Year: 1996, Month: 3, Seq: 0, Last: true,
+		Records: 1, Tally: old, Format: "zip"}, 1700000000000)
+	s.Apply(&schema.Result{Source: "oct25pub.dat.gz", Fingerprint: "not-published", Year: 2025, Month: 10, Seq: 0, Last: true,
+		NotPublished: true}, 1700000000000)
 	return s
 }
 

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
@@ -31,6 +32,10 @@ type Generation struct {
 	Tally       *tally.Tally
 	Error       string // why the source could not be read to its end
 	LastSeen    int64  // newest Kafka timestamp (ms) of its results
+	Format      string // how the source was stored: gzip, zip or plain ("" from readers before formats)
+	// NotPublished: the census site has no file for the month; the
+	// generation's one chunk is empty.
+	NotPublished bool
 }
 
 // Complete reports whether every chunk of the generation has been counted
@@ -114,6 +119,9 @@ func (s *Store) Apply(r *schema.Result, ts int64) Outcome {
 	}
 	g.Seen.Set(r.Seq)
 	g.Chunks++
+	if r.Format != "" {
+		g.Format = r.Format
+	}
 	g.Records += r.Records
 	g.Rejected += r.Rejected
 	for reason, n := range r.Rejects {
@@ -125,6 +133,7 @@ func (s *Store) Apply(r *schema.Result, ts int64) Outcome {
 	if r.Last {
 		g.Total = int64(r.Seq) + 1
 		g.Error = r.Error
+		g.NotPublished = r.NotPublished
 	}
 	s.dirty[schema.SourceKey{Source: r.Source, Fingerprint: r.Fingerprint}] = true
 	s.version++
@@ -157,11 +166,20 @@ func (s *Store) Totals() *tally.Tally {
 
 // SourceView is a source as the API shows it: its chosen generation.
 type SourceView struct {
-	Source      string            `json:"source"`
-	Fingerprint string            `json:"fingerprint"`
-	Year        int               `json:"year"`
-	Month       int               `json:"month"`
+	Source      string `json:"source"`
+	Fingerprint string `json:"fingerprint"`
+	Year        int    `json:"year"`
+	Month       int    `json:"month"`
+	Status      string `json:"status"`           // Status* below
+	Format      string `json:"format,omitempty"` // gzip, zip or plain
+	// Layout and Weight are the record layout the month's records are read
+	// in and the field that weights its labor force levels.
+	Layout *LayoutView `json:"layout,omitempty"`
+	Weight string      `json:"weight,omitempty"`
+	// Records is every line read from the source, good and rejected;
+	// Counted is those the tabulations count (Records - Rejected).
 	Records     uint64            `json:"records"`
+	Counted     uint64            `json:"counted"`
 	Rejected    uint64            `json:"rejected"`
 	Rejects     map[string]uint64 `json:"rejects"`
 	Chunks      uint32            `json:"chunks"`
@@ -169,6 +187,33 @@ type SourceView struct {
 	Complete    bool              `json:"complete"`
 	Error       string            `json:"error,omitempty"`
 	Loads       int               `json:"loads"`
+}
+
+// LayoutView names a record layout and the months it covers, yyyy-mm.
+type LayoutView struct {
+	Name  string `json:"name"`
+	First string `json:"first"`
+	Last  string `json:"last"`
+}
+
+// Statuses of a source in SourceView.
+const (
+	StatusLoading      = "loading"       // chunks still to come
+	StatusComplete     = "complete"      // every chunk counted
+	StatusFailed       = "failed"        // the reader could not read it to its end: see error
+	StatusNotPublished = "not_published" // the census site has no file for the month
+)
+
+func (g *Generation) status() string {
+	switch {
+	case g.Total >= 0 && g.Error != "":
+		return StatusFailed
+	case !g.Complete():
+		return StatusLoading
+	case g.NotPublished:
+		return StatusNotPublished
+	}
+	return StatusComplete
 }
 
 // Sources lists every source, sorted by name.
@@ -179,9 +224,13 @@ func (s *Store) Sources() []SourceView {
 	for _, name := range slices.Sorted(maps.Keys(s.sources)) {
 		src := s.sources[name]
 		g := src.Chosen()
-		v := SourceView{Source: name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Records: g.Records,
-			Rejected: g.Rejected, Rejects: maps.Clone(g.Rejects), Chunks: g.Chunks, Complete: g.Complete(), Error: g.Error,
-			Loads: len(src.Generations)}
+		v := SourceView{Source: name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Status: g.status(),
+			Format: g.Format, Records: g.Records, Counted: g.Records - min(g.Rejected, g.Records), Rejected: g.Rejected,
+			Rejects: maps.Clone(g.Rejects), Chunks: g.Chunks, Complete: g.Complete(), Error: g.Error, Loads: len(src.Generations)}
+		if l, err := census.LayoutOf(src.Year, src.Month); err == nil && src.Year > 0 {
+			v.Layout = &LayoutView{Name: l.Name, First: l.First, Last: l.Last}
+			v.Weight = l.Weight().String()
+		}
 		if g.Total >= 0 {
 			total := g.Total
 			v.TotalChunks = &total
@@ -236,6 +285,7 @@ func (s *Store) Restore(gs *schema.GenerationState) {
 	src.Generations[gs.Fingerprint] = &Generation{
 		Fingerprint: gs.Fingerprint, Seen: slices.Clone(gs.Seen), Chunks: gs.Chunks, Total: gs.Total,
 		Records: gs.Records, Rejected: gs.Rejected, Rejects: rejects, Tally: t, Error: gs.Error, LastSeen: gs.LastSeen,
+		Format: gs.Format, NotPublished: gs.NotPublished,
 	}
 	s.version++
 }
@@ -254,7 +304,7 @@ func (s *Store) TakeDirty() []*schema.GenerationState {
 		out = append(out, &schema.GenerationState{
 			Source: src.Name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Seen: slices.Clone(g.Seen),
 			Chunks: g.Chunks, Total: g.Total, Records: g.Records, Rejected: g.Rejected, Rejects: maps.Clone(g.Rejects),
-			Error: g.Error, LastSeen: g.LastSeen, Tally: t,
+			Error: g.Error, LastSeen: g.LastSeen, Tally: t, Format: g.Format, NotPublished: g.NotPublished,
 		})
 	}
 	clear(s.dirty)

@@ -92,11 +92,12 @@ func TestSnapshotRestore(t *testing.T) {
 	s.Apply(chunkResult("a", "f1", 1, 3, true), 2)
 	s.Apply(chunkResult("b", "f2", 130, 10, false), 3)
 	r := chunkResult("b", "f2", 0, 2, false)
-	r.Rejected, r.Rejects = 1, map[string]uint64{"length": 1}
+	r.Rejected, r.Rejects, r.Format = 1, map[string]uint64{"length": 1}, "zip"
 	s.Apply(r, 4)
+	s.Apply(&schema.Result{Source: "oct25pub.dat.gz", Fingerprint: "not-published", Year: 2025, Month: 10, Last: true, NotPublished: true}, 5)
 
 	dirty := s.TakeDirty()
-	require.Len(t, dirty, 2)
+	require.Len(t, dirty, 3)
 	require.Empty(t, s.TakeDirty(), "taken")
 
 	restored := New()
@@ -114,6 +115,31 @@ func TestSnapshotRestore(t *testing.T) {
 
 	s.MarkDirty(dirty[:1])
 	require.Len(t, s.TakeDirty(), 1)
+}
+
+func TestStatus(t *testing.T) {
+	s := New()
+	s.Apply(chunkResult("loading", "f", 1, 10, true), 1)
+	s.Apply(chunkResult("complete", "f", 0, 10, true), 1)
+	s.Apply(truncated("failed", "f", 4), 1)
+	s.Apply(&schema.Result{Source: "oct25pub.dat.gz", Fingerprint: "not-published", Year: 2025, Month: 10, Last: true, NotPublished: true}, 1)
+	s.Apply(&schema.Result{Source: "mar96pub.zip", Fingerprint: "f", Year: 1996, Month: 3, Last: true, Records: 3, Rejected: 1, Format: "zip"}, 1)
+	got := map[string][3]any{}
+	for _, v := range s.Sources() {
+		layout := ""
+		if v.Layout != nil {
+			layout = v.Layout.Name + " " + v.Layout.First + ".." + v.Layout.Last + " " + v.Weight + " " + v.Format
+		}
+		got[v.Source] = [3]any{v.Status, v.Complete, layout}
+	}
+	require.Equal(t, map[string][3]any{
+		"loading":         {StatusLoading, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"complete":        {StatusComplete, true, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"failed":          {StatusFailed, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"oct25pub.dat.gz": {StatusNotPublished, true, "cpsbjun2024 2024-06..2026-05 PWCMPWGT "},
+		"mar96pub.zip":    {StatusComplete, true, "cpsbsep95 1995-09..1997-12 PWSSWGT zip"},
+	}, got)
+	require.EqualValues(t, 2, s.Sources()[3].Counted, "mar96pub.zip: records - rejected")
 }
 
 func TestBitset(t *testing.T) {
