@@ -15,6 +15,7 @@
 package censusgen
 
 import (
+	"archive/zip"
 	"bufio"
 	"cmp"
 	"compress/gzip"
@@ -24,6 +25,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
@@ -47,6 +50,9 @@ type Options struct {
 	UnemploymentRate float64
 	// Bad are lines to write in place of records, for tests of rejects.
 	Bad []Bad
+	// Format is how WriteFile stores the file: FormatGzip (the default) or
+	// FormatZip.
+	Format string
 }
 
 // BadKind is a way a line can be bad.
@@ -197,6 +203,33 @@ func GenerateGzip(w io.Writer, opts Options) (*Expected, error) {
 	return exp, nil
 }
 
+// GenerateZip writes a file to w as Generate does, as a zip of one member
+// <mon><yy>pub.dat, deflated, like the census site's files before 2015.
+// The member's time is fixed, so the bytes depend on opts only.
+func GenerateZip(w io.Writer, opts Options) (*Expected, error) {
+	name := census.ZipFileName(opts.Year, opts.Month)
+	zw := zip.NewWriter(w)
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: strings.TrimSuffix(name, ".zip") + ".dat", Method: zip.Deflate,
+		Modified: time.Date(opts.Year, time.Month(opts.Month), 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return nil, fmt.Errorf("generate %s: %w", name, err)
+	}
+	exp, err := Generate(fw, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("generate %s: zip: %w", name, err)
+	}
+	return exp, nil
+}
+
+// Formats WriteFile writes.
+const (
+	FormatGzip = "gzip" // <mon><yy>pub.dat.gz
+	FormatZip  = "zip"  // <mon><yy>pub.zip
+)
+
 // ExpectedFileName is the name of the expected tabulation of a month's
 // file: "jan20pub.expected.json" next to "jan20pub.dat.gz".
 func ExpectedFileName(year, month int) string {
@@ -204,16 +237,24 @@ func ExpectedFileName(year, month int) string {
 	return name[:len(name)-len(".dat.gz")] + ".expected.json"
 }
 
-// WriteFile writes the gzipped file of opts into dir under its census name
+// WriteFile writes the file of opts into dir under its census name, gzipped
+// (<mon><yy>pub.dat.gz) or, with opts.Format zip, zipped (<mon><yy>pub.zip),
 // and returns its path and expected tabulation. The file appears whole or
 // not at all: it is written under a temporary name and renamed.
 func WriteFile(dir string, opts Options) (string, *Expected, error) {
-	name := census.FileName(opts.Year, opts.Month)
+	name, gen := census.FileName(opts.Year, opts.Month), GenerateGzip
+	switch opts.Format {
+	case "", FormatGzip:
+	case FormatZip:
+		name, gen = census.ZipFileName(opts.Year, opts.Month), GenerateZip
+	default:
+		return "", nil, fmt.Errorf("generate %s: format %q: want gzip or zip", name, opts.Format)
+	}
 	path := filepath.Join(dir, name)
 	var exp *Expected
 	err := writeAtomic(path, func(w io.Writer) error {
 		var err error
-		exp, err = GenerateGzip(w, opts)
+		exp, err = gen(w, opts)
 		return err
 	})
 	if err != nil {

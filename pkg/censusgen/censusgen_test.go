@@ -1,6 +1,7 @@
 package censusgen
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"flag"
@@ -328,6 +329,44 @@ func TestWriteFile(t *testing.T) {
 	require.ErrorContains(t, err, "missing")
 	_, err = ReadExpected(filepath.Join(dir, "missing.json"))
 	require.ErrorContains(t, err, "read expected tabulation")
+}
+
+func TestWriteZip(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Year: 1996, Month: 7, Records: 3000, Seed: 3, Format: FormatZip}
+	path, exp, err := WriteFile(dir, opts)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "jul96pub.zip"), path)
+	require.Equal(t, "cpsbsep95", exp.Layout)
+	zr, err := zip.OpenReader(path)
+	require.NoError(t, err)
+	defer zr.Close()
+	require.Len(t, zr.File, 1)
+	require.Equal(t, "jul96pub.dat", zr.File[0].Name)
+	rc, err := zr.File[0].Open()
+	require.NoError(t, err)
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	p, err := census.NewParser(1996, 7, census.RecordLen)
+	require.NoError(t, err)
+	tl := tally.New()
+	var rec census.Record
+	for i, line := range bytes.SplitAfter(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		require.NoError(t, p.Parse(line, i+1, &rec), "line %d", i+1)
+		tl.Add(&rec)
+	}
+	require.True(t, exp.Tally.Equal(tl))
+
+	again := t.TempDir()
+	path2, _, err := WriteFile(again, opts)
+	require.NoError(t, err)
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(path2)
+	require.Equal(t, a, b, "the same options write the same bytes")
+
+	_, _, err = WriteFile(dir, Options{Year: 1996, Month: 7, Format: "bz2"})
+	require.ErrorContains(t, err, `format "bz2": want gzip or zip`)
 }
 
 // TestExpectedGolden pins the JSON form of an expected tabulation, which

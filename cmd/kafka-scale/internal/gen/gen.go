@@ -37,6 +37,7 @@ type config struct {
 	expected         bool
 	bad              []censusgen.Bad
 	unemploymentRate float64
+	format           string
 }
 
 func parse(env cli.Env, args []string) (*config, error) {
@@ -52,11 +53,13 @@ func parse(env cli.Env, args []string) (*config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "`seed`: the same seed writes the same bytes")
 	fs.BoolVar(&c.expected, "expected", false, "also write <mon><yy>pub.expected.json, the exact tabulation of each file")
 	fs.Var(&bad, "bad", "bad lines to write among the records, as `LINE:KIND` with KIND short, long or bad-pemlr; comma-separated or repeated")
+	fs.StringVar(&c.format, "format", censusgen.FormatGzip, "`format` of the files: gzip (<mon><yy>pub.dat.gz) or zip (<mon><yy>pub.zip, as the census site has before 2015)")
 	fs.Float64Var(&c.unemploymentRate, "unemployment-rate", 0, "base unemployment `rate` such as 0.144; 0 for each month's own (3.5-5%)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s gen [flags]\n\n", cli.Name)
 		fmt.Fprintf(fs.Output(), "Writes synthetic CPS basic monthly files, one per month, as <mon><yy>pub.dat.gz\n")
-		fmt.Fprintf(fs.Output(), "in the layout of the real ones; --expected adds the tabulation the pipeline\nmust make of each.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "(or .zip) in the record layout of the year and month, as the real ones;\n")
+		fmt.Fprintf(fs.Output(), "--expected adds the tabulation the pipeline must make of each.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := cli.ParseFlags(fs, env, EnvPrefix, args); err != nil {
@@ -64,6 +67,9 @@ func parse(env cli.Env, args []string) (*config, error) {
 	}
 	if c.year < censusgen.MinYear || c.year > censusgen.MaxYear {
 		return nil, cli.Usagef("--year %d: want %d-%d", c.year, censusgen.MinYear, censusgen.MaxYear)
+	}
+	if c.format != censusgen.FormatGzip && c.format != censusgen.FormatZip {
+		return nil, cli.Usagef("--format %q: want gzip or zip", c.format)
 	}
 	if c.records < 0 {
 		return nil, cli.Usagef("--records %d: want 0 or more", c.records)
@@ -148,6 +154,7 @@ func run(ctx context.Context, env cli.Env, args []string) error {
 		start := time.Now()
 		opts := censusgen.Options{
 			Year: c.year, Month: month, Records: c.records, Seed: c.seed, Bad: c.bad, UnemploymentRate: c.unemploymentRate,
+			Format: c.format,
 		}
 		path, exp, err := censusgen.WriteFile(c.out, opts)
 		if err != nil {
@@ -158,8 +165,8 @@ func run(ctx context.Context, env cli.Env, args []string) error {
 			return fmt.Errorf("stat %s: %w", path, err)
 		}
 		rate, _ := exp.Tally.UnemploymentRate(c.year, month)
-		fmt.Fprintf(env.Stdout, "wrote %s: %d records, %d bad lines, %.1f MiB, unemployment rate %.2f%%, in %s\n",
-			path, exp.Records, exp.Rejected, float64(st.Size())/(1<<20), 100*rate, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(env.Stdout, "wrote %s: %d records, %d bad lines, layout %s, %.1f MiB, unemployment rate %.2f%%, in %s\n",
+			path, exp.Records, exp.Rejected, exp.Layout, float64(st.Size())/(1<<20), 100*rate, time.Since(start).Round(time.Millisecond))
 		if c.expected {
 			epath, err := censusgen.WriteExpected(c.out, exp)
 			if err != nil {

@@ -58,9 +58,9 @@ func TestGen(t *testing.T) {
 	require.Zero(t, code, stderr)
 	require.Empty(t, stderr)
 	require.Regexp(t, regexp.MustCompile(`^`+
-		`wrote \S+/jan19pub\.dat\.gz: 2000 records, 2 bad lines, [0-9.]+ MiB, unemployment rate [0-9.]+%, in \S+\n`+
+		`wrote \S+/jan19pub\.dat\.gz: 2000 records, 2 bad lines, layout cpsbjan2017, [0-9.]+ MiB, unemployment rate [0-9.]+%, in \S+\n`+
 		`wrote \S+/jan19pub\.expected\.json\n`+
-		`wrote \S+/feb19pub\.dat\.gz: 2000 records, 2 bad lines, [0-9.]+ MiB, unemployment rate [0-9.]+%, in \S+\n`+
+		`wrote \S+/feb19pub\.dat\.gz: 2000 records, 2 bad lines, layout cpsbjan2017, [0-9.]+ MiB, unemployment rate [0-9.]+%, in \S+\n`+
 		`wrote \S+/feb19pub\.expected\.json\n$`), stdout)
 
 	entries, err := os.ReadDir(dir)
@@ -83,6 +83,24 @@ func TestGen(t *testing.T) {
 		require.True(t, exp.Tally.Equal(tl), "month %d", month)
 		require.Equal(t, exp.Rejects, rejects)
 	}
+}
+
+// TestGenLayouts: --year writes the year's record layout; --format zip
+// writes the census site's zips.
+func TestGenLayouts(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runGen(t, nil, "--out", dir, "--year", "1996", "--months", "jan", "--records", "500", "--expected", "--format", "zip")
+	require.Zero(t, code, stderr)
+	require.Regexp(t, `^wrote \S+/jan96pub\.zip: 500 records, 0 bad lines, layout cpsbsep95, `, stdout)
+	exp, err := censusgen.ReadExpected(filepath.Join(dir, "jan96pub.expected.json"))
+	require.NoError(t, err)
+	require.Equal(t, "jan96pub.zip", exp.File)
+	require.Equal(t, "cpsbsep95", exp.Layout)
+	require.Equal(t, []tally.Period{{Year: 1996, Month: 1}}, exp.Tally.Periods())
+
+	code, _, stderr = runGen(t, nil, "--out", dir, "--format", "bz2")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "kafka-scale gen: --format \"bz2\": want gzip or zip\n")
 }
 
 func TestGenIsDeterministic(t *testing.T) {
