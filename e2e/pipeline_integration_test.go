@@ -7,8 +7,10 @@ package e2e
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -209,6 +211,7 @@ type censusServer struct {
 	mu       sync.Mutex
 	files    map[string][]byte
 	requests map[string]int
+	agents   map[string]int // User-Agent headers seen
 	script   map[string]func(n int, w http.ResponseWriter, r *http.Request) bool
 }
 
@@ -216,6 +219,10 @@ func (s *censusServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := filepath.Base(r.URL.Path)
 	s.mu.Lock()
 	s.requests[name]++
+	if s.agents == nil {
+		s.agents = map[string]int{}
+	}
+	s.agents[r.Header.Get("User-Agent")]++
 	n := s.requests[name]
 	content, ok := s.files[name]
 	script := s.script[name]
@@ -231,16 +238,19 @@ func (s *censusServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, time.Unix(1700000000, 0), bytes.NewReader(content))
 }
 
-// TestE2EBadInput: a truncated gzip, a file with short and over-long lines
-// and a bad field, an HTTP 500 then success, an interrupted download that
-// resumes, and a 404. Each gives a clear error or reject count, and no good
-// record is lost.
+// TestE2EBadInput: over HTTP, an HTTP 500 then success, an interrupted
+// download that resumes, a month the site does not have (404) and an HTML
+// page served with status 200; locally, a truncated gzip, a truncated zip,
+// a file with short and over-long lines and a bad field, and a file whose
+// records belong to another month. Each gives a clear error, status or
+// reject count, and no good record is lost.
 func TestE2EBadInput(t *testing.T) {
 	dir := t.TempDir()
 	p := harness.NewPipeline(t, "bad")
 	want := tally.New()
 
-	// Served over HTTP: jan (500 first), feb (transfer cut, then resumed); mar is missing (404).
+	// Served over HTTP: jan (500 first), feb (transfer cut, then resumed);
+	// mar is missing (404), jun is an HTML page.
 	srv := &censusServer{files: map[string][]byte{}, requests: map[string]int{}, script: map[string]func(int, http.ResponseWriter, *http.Request) bool{}}
 	for _, m := range []int{1, 2} {
 		var buf bytes.Buffer
@@ -272,10 +282,17 @@ func TestE2EBadInput(t *testing.T) {
 		}
 		return true
 	}
+	srv.files[census.FileName(2018, 6)] = nil
+	srv.script[census.FileName(2018, 6)] = func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<html><head><title>Request Rejected</title></head><body>The requested URL was rejected.</body></html>"))
+		return true
+	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
-	// Local files: a truncated gzip, and a file with bad lines.
+	// Local files: a truncated gzip, a truncated zip, a file with bad lines,
+	// and August's name on September's records.
 	var full bytes.Buffer
 	_, err := censusgen.GenerateGzip(&full, censusgen.Options{Year: 2018, Month: 4, Records: 15_000, Seed: 5})
 	require.NoError(t, err)
@@ -284,25 +301,49 @@ func TestE2EBadInput(t *testing.T) {
 	good := goodPrefix(t, truncated)
 	want.Merge(good)
 
+	var fullZip bytes.Buffer
+	_, err = censusgen.GenerateZip(&fullZip, censusgen.Options{Year: 2018, Month: 7, Records: 15_000, Seed: 8})
+	require.NoError(t, err)
+	truncatedZip := filepath.Join(dir, census.ZipFileName(2018, 7))
+	require.NoError(t, os.WriteFile(truncatedZip, fullZip.Bytes()[:fullZip.Len()/2], 0o600))
+	goodZip := goodZipPrefix(t, truncatedZip)
+	want.Merge(goodZip)
+
 	badLines := []censusgen.Bad{{Line: 10, Kind: censusgen.Short}, {Line: 5000, Kind: censusgen.Long}, {Line: 9000, Kind: censusgen.BadPEMLR}}
 	_, expBad, err := censusgen.WriteFile(dir, censusgen.Options{Year: 2018, Month: 5, Records: 10_000, Seed: 6, Bad: badLines})
 	require.NoError(t, err)
 	want.Merge(expBad.Tally)
 
+	var sep bytes.Buffer
+	_, err = censusgen.GenerateGzip(&sep, censusgen.Options{Year: 2018, Month: 9, Records: 2_000, Seed: 9})
+	require.NoError(t, err)
+	misnamed := filepath.Join(dir, census.FileName(2018, 8))
+	require.NoError(t, os.WriteFile(misnamed, sep.Bytes(), 0o600))
+
 	agg := p.Aggregator("aggregator")
 	api := agg.Addr("api", time.Minute)
 	comp := p.Computer("computer")
 
-	web := p.Reader("reader-web", "--census-base-url", hs.URL, "--years", "2018", "--months", "jan,feb,mar",
+	web := p.Reader("reader-web", "--census-base-url", hs.URL, "--years", "2018", "--months", "jan,feb,mar,jun",
 		"--download-backoff", "10ms", "--download-max-backoff", "50ms")
-	require.Equal(t, 1, web.Wait(2*time.Minute), "a 404 must fail the reader")
-	require.Contains(t, web.Log(), "mar18pub.dat.gz: not found (404 Not Found)")
+	require.Equal(t, 1, web.Wait(2*time.Minute), "an HTML page must fail the reader")
+	require.Contains(t, web.Log(), "2018-03: month not published: not found: 404 for "+hs.URL+"/2018/basic/mar18pub.dat.gz and "+hs.URL+"/2018/basic/mar18pub.zip")
 	require.Contains(t, web.Log(), "download interrupted, resuming")
+	require.Contains(t, web.Log(), `GET `+hs.URL+`/2018/basic/jun18pub.dat.gz: 200 OK, Content-Type \"text/html; charset=utf-8\": neither gzip nor zip: first bytes \"<html><head><title>Request Rejected`)
+	webReport := lastReport(t, web)
+	webStatus := map[string]string{}
+	for _, s := range webReport.Sources {
+		webStatus[s.Source] = s.Status
+	}
+	require.Equal(t, map[string]string{"jan18pub.dat.gz": "ok", "feb18pub.dat.gz": "ok", "mar18pub.dat.gz": "not_published", "jun18pub.dat.gz": "failed"}, webStatus)
 
-	local := p.Reader("reader-local", "--from-file", truncated, "--from-file", filepath.Join(dir, census.FileName(2018, 5)))
+	local := p.Reader("reader-local", "--from-file", truncated, "--from-file", filepath.Join(dir, census.FileName(2018, 5)),
+		"--from-file", truncatedZip, "--from-file", misnamed)
 	require.Equal(t, 1, local.Wait(2*time.Minute), "a truncated file must fail the reader")
 	require.Contains(t, local.Log(), "apr18pub.dat.gz: after line")
 	require.Contains(t, local.Log(), "unexpected EOF")
+	require.Contains(t, local.Log(), "jul18pub.zip: after line")
+	require.Contains(t, local.Log(), "zip: member jul18pub.dat: after ")
 
 	srcs := harness.WaitSources(t, api, waitComplete, func(s []harness.Source) (bool, string) {
 		done := 0
@@ -311,7 +352,7 @@ func TestE2EBadInput(t *testing.T) {
 				done++
 			}
 		}
-		return len(s) == 4 && done == 4, "sources: " + jsonString(s)
+		return len(s) == 7 && done == 7, "sources: " + jsonString(s)
 	})
 	bySource := map[string]harness.Source{}
 	for _, s := range srcs {
@@ -319,23 +360,59 @@ func TestE2EBadInput(t *testing.T) {
 	}
 	require.True(t, bySource["jan18pub.dat.gz"].Complete)
 	require.True(t, bySource["feb18pub.dat.gz"].Complete)
-	apr := bySource["apr18pub.dat.gz"]
-	require.False(t, apr.Complete)
-	require.Contains(t, apr.Error, "unexpected EOF")
-	require.Equal(t, good.Records(), apr.Records-apr.Rejected, "good records of the truncated file")
+	mar := bySource["mar18pub.dat.gz"]
+	require.Equal(t, "not_published", mar.Status)
+	require.True(t, mar.Complete)
+	require.Zero(t, mar.Records)
+	for name, g := range map[string]*tally.Tally{"apr18pub.dat.gz": good, "jul18pub.zip": goodZip} {
+		s := bySource[name]
+		require.False(t, s.Complete, name)
+		require.Equal(t, "failed", s.Status, name)
+		require.Contains(t, s.Error, "unexpected EOF", name)
+		require.Equal(t, g.Records(), s.Counted, "good records of the truncated %s", name)
+	}
 	may := bySource["may18pub.dat.gz"]
 	require.True(t, may.Complete)
 	require.Equal(t, uint64(10_003), may.Records)
 	require.Equal(t, uint64(3), may.Rejected)
 	require.Equal(t, map[string]uint64{"length": 2, "field:PEMLR": 1}, may.Rejects)
+	aug := bySource["aug18pub.dat.gz"]
+	require.True(t, aug.Complete)
+	require.Equal(t, uint64(2_000), aug.Records)
+	require.Equal(t, map[string]uint64{"period": 2_000}, aug.Rejects, "September's records under August's name")
+	require.Zero(t, aug.Counted)
 	harness.CheckAPI(t, api, want)
 
 	n, ok, err := harness.Metric(context.Background(), comp.Addr("admin", time.Second), `kafka_scale_computer_rejected_records_total{reason="length",source="may18pub.dat.gz"}`)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, 2.0, n)
+	n, ok, err = harness.Metric(context.Background(), comp.Addr("admin", time.Second), `kafka_scale_computer_rejected_records_total{reason="period",source="aug18pub.dat.gz"}`)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2000.0, n)
 	comp.Stop(time.Minute)
 	agg.Stop(time.Minute)
+}
+
+// goodZipPrefix tabulates the complete records a truncated one-member zip
+// still holds.
+func goodZipPrefix(t *testing.T, path string) *tally.Tally {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "PK\x03\x04", string(b[:4]))
+	start := 30 + int(binary.LittleEndian.Uint16(b[26:])) + int(binary.LittleEndian.Uint16(b[28:]))
+	data, err := io.ReadAll(flate.NewReader(bytes.NewReader(b[start:])))
+	require.True(t, errors.Is(err, io.ErrUnexpectedEOF), "want a truncated stream, got %v", err)
+	out := tally.New()
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines[:len(lines)-1] {
+		var r census.Record
+		require.NoError(t, census.Parse([]byte(line), i+1, &r))
+		out.Add(&r)
+	}
+	return out
 }
 
 // goodPrefix tabulates the complete records a truncated gzip still holds.

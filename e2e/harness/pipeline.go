@@ -63,18 +63,23 @@ func (p *Pipeline) Reader(name string, extra ...string) *Proc {
 
 // Source is a source as /v1/sources shows it.
 type Source struct {
-	Source      string            `json:"source"`
-	Fingerprint string            `json:"fingerprint"`
-	Year        int               `json:"year"`
-	Month       int               `json:"month"`
-	Records     uint64            `json:"records"`
-	Rejected    uint64            `json:"rejected"`
-	Rejects     map[string]uint64 `json:"rejects"`
-	Chunks      uint32            `json:"chunks"`
-	TotalChunks *int64            `json:"total_chunks"`
-	Complete    bool              `json:"complete"`
-	Error       string            `json:"error"`
-	Loads       int               `json:"loads"`
+	Source      string                              `json:"source"`
+	Fingerprint string                              `json:"fingerprint"`
+	Year        int                                 `json:"year"`
+	Month       int                                 `json:"month"`
+	Status      string                              `json:"status"`
+	Format      string                              `json:"format"`
+	Layout      *struct{ Name, First, Last string } `json:"layout"`
+	Weight      string                              `json:"weight"`
+	Records     uint64                              `json:"records"`
+	Counted     uint64                              `json:"counted"`
+	Rejected    uint64                              `json:"rejected"`
+	Rejects     map[string]uint64                   `json:"rejects"`
+	Chunks      uint32                              `json:"chunks"`
+	TotalChunks *int64                              `json:"total_chunks"`
+	Complete    bool                                `json:"complete"`
+	Error       string                              `json:"error"`
+	Loads       int                                 `json:"loads"`
 }
 
 // Sources reads /v1/sources.

@@ -80,7 +80,8 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	var records uint64
 	for _, r := range reports {
 		records += r.Records
-		log.Info("source report", zap.String("source", r.Source), zap.String("status", r.Status), zap.String("fingerprint", r.Fingerprint),
+		log.Info("source report", zap.String("source", r.Source), zap.String("status", r.Status), zap.String("format", r.Format),
+			zap.String("fingerprint", r.Fingerprint),
 			zap.Uint64("records", r.Records), zap.Uint32("chunks", r.Chunks), zap.Uint32("acked", r.Acked), zap.String("error", r.Error))
 	}
 	summary, _ := json.Marshal(map[string]any{"sources": reports, "records": records, "seconds": took.Seconds()})
