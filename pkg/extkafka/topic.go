@@ -59,6 +59,11 @@ func (t TopicInfo) Leaderless() int {
 
 var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
+// BrokerDefaultReplication as a TopicSpec's ReplicationFactor lets the
+// broker choose: its default.replication.factor (3 on a production
+// cluster, 1 on the single local broker), with its min.insync.replicas.
+const BrokerDefaultReplication = -1
+
 func (s TopicSpec) validate() error {
 	var errs []error
 	if !topicNameRE.MatchString(s.Name) || s.Name == "." || s.Name == ".." {
@@ -67,8 +72,8 @@ func (s TopicSpec) validate() error {
 	if s.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("topic %q: partitions %d: want at least 1", s.Name, s.Partitions))
 	}
-	if s.ReplicationFactor < 1 {
-		errs = append(errs, fmt.Errorf("topic %q: replication factor %d: want at least 1", s.Name, s.ReplicationFactor))
+	if s.ReplicationFactor < 1 && s.ReplicationFactor != BrokerDefaultReplication {
+		errs = append(errs, fmt.Errorf("topic %q: replication factor %d: want at least 1, or %d for the broker's default", s.Name, s.ReplicationFactor, BrokerDefaultReplication))
 	}
 	return errors.Join(errs...)
 }

@@ -194,7 +194,8 @@ func TestTopicSpecValidation(t *testing.T) {
 		wantErr string
 	}{
 		{TopicSpec{Name: "compute", Partitions: 0, ReplicationFactor: 1}, `topic "compute": partitions 0: want at least 1`},
-		{TopicSpec{Name: "compute", Partitions: 3, ReplicationFactor: 0}, `topic "compute": replication factor 0: want at least 1`},
+		{TopicSpec{Name: "compute", Partitions: 3, ReplicationFactor: 0}, `topic "compute": replication factor 0: want at least 1, or -1 for the broker's default`},
+		{TopicSpec{Name: "compute", Partitions: 3, ReplicationFactor: -2}, `topic "compute": replication factor -2: want at least 1`},
 		{TopicSpec{Name: "", Partitions: 3, ReplicationFactor: 1}, `topic name "": want 1-249 of a-z A-Z 0-9 . _ -`},
 		{TopicSpec{Name: "results/v2", Partitions: 3, ReplicationFactor: 1}, `topic name "results/v2"`},
 		{TopicSpec{Name: "..", Partitions: 3, ReplicationFactor: 1}, `topic name ".."`},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
@@ -32,7 +33,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	b := flagenv.New(fs, "")
 	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are consumed from")
 	fs.StringVar(&c.StateTopic, "state-topic", "", "compacted topic of the aggregator's snapshots (default <results-topic>-aggregator-state)")
-	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results and state topics when the aggregator creates them (3 on a production cluster)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", extkafka.BrokerDefaultReplication,
+		"replication factor of the results and state topics when the aggregator creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
@@ -69,8 +71,8 @@ func (c *Config) Validate() error {
 	if c.ResultsPartitions < 1 {
 		errs = append(errs, fmt.Errorf("--results-partitions %d: want at least 1", c.ResultsPartitions))
 	}
-	if c.ReplicationFactor < 1 {
-		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	if c.ReplicationFactor < 1 && c.ReplicationFactor != extkafka.BrokerDefaultReplication {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1, or -1 for the broker's default", c.ReplicationFactor))
 	}
 	if c.SnapshotInterval < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("--snapshot-interval %v: want at least 100ms", c.SnapshotInterval))

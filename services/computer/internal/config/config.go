@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
@@ -42,7 +43,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.StringVar(&c.GroupProtocol, "group-protocol", "classic", "consumer group protocol: classic (cooperative-sticky) or consumer (KIP-848)")
 	fs.StringVar(&c.TransactionalID, "transactional-id", "", "transactional id of this member's producer (default: <group>-<hostname>-<pid>; must be unique per running member)")
 	fs.IntVar(&c.Partitions, "results-partitions", 6, "partitions of the results topic when the computer creates it")
-	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results topic when the computer creates it (3 on a production cluster)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", extkafka.BrokerDefaultReplication,
+		"replication factor of the results topic when the computer creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.IntVar(&c.BatchChunks, "batch-chunks", 400, "chunks per transaction at most")
 	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
 	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
@@ -85,8 +87,8 @@ func (c *Config) Validate() error {
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("--results-partitions %d: want at least 1", c.Partitions))
 	}
-	if c.ReplicationFactor < 1 {
-		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	if c.ReplicationFactor < 1 && c.ReplicationFactor != extkafka.BrokerDefaultReplication {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1, or -1 for the broker's default", c.ReplicationFactor))
 	}
 	if c.BatchChunks < 1 {
 		errs = append(errs, fmt.Errorf("--batch-chunks %d: want at least 1", c.BatchChunks))

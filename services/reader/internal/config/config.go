@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
@@ -72,7 +73,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 		"base URL of the CPS datasets; files are <year>/basic/<mon><yy>pub.zip or <mon><yy>pub.dat.gz below it")
 	fs.StringVar(&c.ComputeTopic, "compute-topic", "compute", "topic the chunks are produced to")
 	fs.IntVar(&c.Partitions, "partitions", 12, "partitions of the compute topic when the reader creates it (the most computers that can share the work)")
-	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the compute topic when the reader creates it (3 on a production cluster)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", extkafka.BrokerDefaultReplication,
+		"replication factor of the compute topic when the reader creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.Var(&c.TopicConfig, "topic-config", "topic config key=value for the compute topic when created; repeatable")
 	fs.IntVar(&c.ChunkSize, "chunk-size", DefaultChunkSize, "records per chunk")
 	fs.StringVar(&c.ChunkCodec, "chunk-codec", "lz4",
@@ -114,8 +116,8 @@ func (c *Config) Validate() error {
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("--partitions %d: want at least 1", c.Partitions))
 	}
-	if c.ReplicationFactor < 1 {
-		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1", c.ReplicationFactor))
+	if c.ReplicationFactor < 1 && c.ReplicationFactor != extkafka.BrokerDefaultReplication {
+		errs = append(errs, fmt.Errorf("--replication-factor %d: want at least 1, or -1 for the broker's default", c.ReplicationFactor))
 	}
 	if _, err := c.TopicConfigMap(); err != nil {
 		errs = append(errs, err)

@@ -32,6 +32,7 @@ func TestParseAndValidate(t *testing.T) {
 		{name: "bad topic config", args: []string{"--from-file", "a", "--topic-config", "retention.ms"}, wantErr: `--topic-config "retention.ms": want key=value`},
 		{name: "bad env", env: map[string]string{"PARALLEL": "two"}, wantErr: `environment variable PARALLEL="two"`},
 		{name: "stray argument", args: []string{"a.gz"}, wantErr: "unexpected arguments"},
+		{name: "replication factor -2", args: []string{"--from-file", "a", "--replication-factor", "-2"}, wantErr: "--replication-factor -2: want at least 1, or -1 for the broker's default"},
 		{name: "empty user agent", args: []string{"--from-file", "a", "--user-agent", ""}, wantErr: "--user-agent is empty"},
 		{name: "1994, the first year", args: []string{"--years", "1994", "--months", "jan"}, periods: []Period{{1994, 1}}},
 	} {
@@ -50,6 +51,17 @@ func TestParseAndValidate(t *testing.T) {
 			require.Equal(t, tc.periods, p)
 		})
 	}
+}
+
+// TestReplicationFactorDefault: topics the reader creates take the broker's
+// default.replication.factor unless told otherwise.
+func TestReplicationFactorDefault(t *testing.T) {
+	c, err := Parse([]string{"--from-file", "a"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, -1, c.ReplicationFactor)
+	c, err = Parse([]string{"--from-file", "a", "--replication-factor", "3"}, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 3, c.ReplicationFactor)
 }
 
 func TestUserAgent(t *testing.T) {
