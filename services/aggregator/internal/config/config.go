@@ -18,6 +18,7 @@ type Config struct {
 
 	ResultsTopic      string
 	StateTopic        string
+	GroupID           string
 	ReplicationFactor int
 	ResultsPartitions int
 	Listen            string
@@ -32,6 +33,7 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	b := flagenv.New(fs, "")
 	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are consumed from")
 	fs.StringVar(&c.StateTopic, "state-topic", "", "compacted topic of the aggregator's snapshots (default <results-topic>-aggregator-state)")
+	fs.StringVar(&c.GroupID, "group", "", "consumer group its offsets are committed in, for lag monitoring only (default <results-topic>-aggregator)")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 1, "replication factor of the results and state topics when the aggregator creates them (3 on a production cluster)")
 	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
@@ -54,8 +56,14 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 // results topic, and a new one fences the old.
 func (c *Config) TransactionalID() string { return c.ResultsTopic + "-aggregator" }
 
-// Group is used only to commit offsets for lag monitoring.
-func (c *Config) Group() string { return c.ResultsTopic + "-aggregator" }
+// Group is used only to commit offsets for lag monitoring: --group, else
+// derived from the results topic.
+func (c *Config) Group() string {
+	if c.GroupID != "" {
+		return c.GroupID
+	}
+	return c.ResultsTopic + "-aggregator"
+}
 
 // Validate checks the configuration, naming the bad values.
 func (c *Config) Validate() error {
