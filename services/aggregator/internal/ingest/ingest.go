@@ -123,7 +123,10 @@ func (in *Ingest) Run(ctx context.Context) error {
 			}
 			// A refusal for want of an ACL lasts until an operator acts.
 			if _, ok := extkafka.AuthorizationResource(e); ok {
-				return fmt.Errorf("results consumer: %w", extkafka.NotAuthorized(e, extkafka.ResourceTopic, in.cfg.ResultsTopic, "Read", "Describe"))
+				return fmt.Errorf("results consumer: %w", extkafka.Needs{
+					extkafka.ResourceTopic: {Name: in.cfg.ResultsTopic, Operations: []string{"Read", "Describe"}},
+					extkafka.ResourceGroup: {Name: in.cfg.Group, Operations: []string{"Read"}},
+				}.Explain(e))
 			}
 			in.log.Warn("results consumer error", zap.Error(e))
 		case *kafka.Stats:
@@ -218,6 +221,11 @@ func (in *Ingest) restore(ctx context.Context) error {
 		case kafka.Error:
 			if e.IsFatal() {
 				return fmt.Errorf("state consumer: %w", e)
+			}
+			// Only the topic matters: the restore consumer is assigned its
+			// partitions and never commits, so a refused group is harmless.
+			if rt, ok := extkafka.AuthorizationResource(e); ok && rt == extkafka.ResourceTopic {
+				return fmt.Errorf("state consumer: %w", extkafka.NotAuthorized(e, extkafka.ResourceTopic, in.cfg.StateTopic, "Read", "Describe"))
 			}
 			in.log.Warn("state consumer error", zap.Error(e))
 		}
