@@ -560,11 +560,12 @@ cmd_tool() {
 	kafka-consumer-perf-test) class=org.apache.kafka.tools.ConsumerPerformance ;;
 	kafka-transactions) class=org.apache.kafka.tools.TransactionsCommand ;;
 	kafka-configs) class=kafka.admin.ConfigCommand ;;
+	kafka-acls) class=org.apache.kafka.tools.AclCommand ;;
 	kafka-cluster) class=org.apache.kafka.tools.ClusterTool ;;
 	kafka-metadata-quorum) class=org.apache.kafka.tools.MetadataQuorumCommand ;;
 	kafka-storage) class=kafka.tools.StorageTool ;;
 	*.*) class=$name ;;
-	*) die "unknown tool $name: give a Java class name or one of kafka-topics, kafka-consumer-groups, kafka-console-producer, kafka-console-consumer, kafka-producer-perf-test, kafka-consumer-perf-test, kafka-transactions, kafka-configs, kafka-cluster, kafka-metadata-quorum, kafka-storage" ;;
+	*) die "unknown tool $name: give a Java class name or one of kafka-topics, kafka-consumer-groups, kafka-console-producer, kafka-console-consumer, kafka-producer-perf-test, kafka-consumer-perf-test, kafka-transactions, kafka-configs, kafka-acls, kafka-cluster, kafka-metadata-quorum, kafka-storage" ;;
 	esac
 	check_java
 	fetch
