@@ -31,8 +31,11 @@ IMAGE_PLATFORMS ?= linux/$(shell go env GOARCH)
 # requires, and workspace builds would differ from the images' GOWORK=off ones.
 IMAGETEST_DIR   := imagetest
 
-# Integration tests get a broker of their own, apart from the demo's.
+# Integration tests get a broker of their own, apart from the demo's; the
+# least-privilege test (e2e/security) starts one more that enforces ACLs
+# (KAFKA_SECURITY=sasl_ssl), on TEST_SECURE_KAFKA_PORT and the port after it.
 TEST_KAFKA_PORT ?= 39092
+TEST_SECURE_KAFKA_PORT ?= $(shell echo $$(($(TEST_KAFKA_PORT) + 10)))
 GO_TEST_FLAGS   ?=
 
 .PHONY: help
@@ -61,7 +64,7 @@ test-unit: deps ## Unit tests (no Kafka needed).
 
 .PHONY: test-integration
 test-integration: deps build ## Integration and end-to-end tests against a real Kafka broker started for them.
-	KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/with-kafka.sh \
+	KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_SECURE_PORT=$(TEST_SECURE_KAFKA_PORT) scripts/with-kafka.sh \
 		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
 
 .PHONY: test-images

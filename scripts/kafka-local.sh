@@ -23,6 +23,12 @@
 #                                    run a Kafka command-line tool, e.g.
 #                                    tool kafka-topics --bootstrap-server 127.0.0.1:9092 --list
 #
+# KAFKA_SECURITY=sasl_ssl starts a broker that enforces who may do what: TLS
+# with a CA of its own and SASL/SCRAM-SHA-512 on the client port, the
+# StandardAuthorizer with no access where no ACL allows it, and one super
+# user, admin. The CA, the admin's password and a client config for the
+# tools are written to the broker's directory (scripts/README.md).
+#
 # Environment: see scripts/README.md.
 set -euo pipefail
 
@@ -68,6 +74,13 @@ logfile=$logs/kafka.log
 pidfile=$run/kafka.pid
 # Marks a directory as this script's, so that clean never deletes anything else.
 marker=$dir/.kafka-local
+
+# plaintext, or sasl_ssl: TLS and SCRAM on the client port, ACLs enforced.
+security=${KAFKA_SECURITY:-plaintext}
+case $security in plaintext | sasl_ssl) ;; *) die "KAFKA_SECURITY=$security: want plaintext or sasl_ssl" ;; esac
+tls=$dir/tls
+admin_password_file=$dir/admin.password
+admin_config=$dir/admin.properties
 
 start_timeout=${KAFKA_START_TIMEOUT:-60}
 stop_timeout=${KAFKA_STOP_TIMEOUT:-30}
@@ -180,19 +193,110 @@ ours() { # component pid
 	[[ $cmdline == *" kafka.Kafka $config "* ]]
 }
 
+# make_ca makes the CA and the broker's certificate and keystore in tls,
+# the keystore's password the admin's.
+make_ca() {
+	# A chain of &&: set -e does not hold in the condition this runs in.
+	cd "$tls" && umask 077 &&
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kafka-local CA" \
+			-keyout ca.key -out ca.crt &&
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key -out broker.csr &&
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext &&
+		openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+			-extfile broker.ext -out broker.crt &&
+		openssl pkcs12 -export -in broker.crt -inkey broker.key -certfile ca.crt -name broker \
+			-passout "file:$admin_password_file" -out broker.p12.tmp &&
+		mv broker.p12.tmp broker.p12 && chmod 644 ca.crt && rm -f broker.csr broker.ext
+}
+
+# The secure mode's files, made once per directory: a CA (ca.crt, ca.key)
+# that signs the broker's certificate (for 127.0.0.1 and localhost), the
+# broker's key and certificate in a PKCS12 keystore, the admin's password,
+# and admin.properties, the client config of the tools as admin.
+make_secrets() {
+	command -v openssl >/dev/null 2>&1 ||
+		die "openssl not found: KAFKA_SECURITY=sasl_ssl makes its CA with it (Debian: apt-get install openssl)"
+	mkdir -p "$tls"
+	if [ ! -s "$admin_password_file" ]; then
+		(umask 077 && openssl rand -hex 16 >"$admin_password_file")
+	fi
+	if [ ! -s "$tls/broker.p12" ]; then
+		local out
+		if ! out=$(make_ca 2>&1); then
+			die "making the CA and broker certificate in $tls failed: $out"
+		fi
+		log "made a CA ($tls/ca.crt) and the broker's certificate for 127.0.0.1"
+	fi
+	local pw
+	pw=$(cat "$admin_password_file")
+	(umask 077 && cat >"$admin_config" <<EOF
+# Written by kafka-scale's scripts/kafka-local.sh: the Kafka tools as the
+# super user admin, e.g. tool kafka-topics --command-config $admin_config ...
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.crt
+EOF
+	)
+}
+
+# The secure mode's listeners. Clients and the broker itself (inter-broker
+# traffic) use SASL_SSL with SCRAM-SHA-512 on the client port, the broker as
+# admin; the controller port is SASL_PLAINTEXT with PLAIN, the admin its only
+# user, on loopback: KRaft controllers cannot use SCRAM, whose credentials
+# live in the metadata they serve. Every request is then made by an
+# authenticated principal, and nothing but admin is a super user.
+secure_listeners() {
+	local pw
+	pw=$(cat "$admin_password_file")
+	cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=SASL_SSL://127.0.0.1:$port
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$tls/broker.p12
+ssl.keystore.password=$pw
+ssl.key.password=$pw
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.crt
+ssl.client.auth=none
+
+# Least privilege: only what an ACL allows, admin excepted.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
+EOF
+}
+
 write_config() {
-	cat >"$config" <<EOF
+	{
+		cat <<EOF
 # Written by kafka-scale's scripts/kafka-local.sh at every start; edits are lost.
 # A node that is both broker and controller, on 127.0.0.1 only.
 process.roles=broker,controller
 node.id=$node_id
 controller.quorum.voters=$quorum
+controller.listener.names=CONTROLLER
+log.dirs=$data
+EOF
+		if [ "$security" = sasl_ssl ]; then secure_listeners; else
+			cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-log.dirs=$data
+EOF
+		fi
+		cat <<EOF
 
 # $replicas replica(s) of everything, the internal topics included, and
 # $min_isr in sync for a write with acks=all.
@@ -228,6 +332,7 @@ log.segment.bytes=134217728
 log.retention.check.interval.ms=60000
 log.cleaner.dedupe.buffer.size=33554432
 EOF
+	} >"$config"
 	if [ -n "${KAFKA_LOCAL_EXTRA_CONFIG:-}" ]; then
 		[ -r "$KAFKA_LOCAL_EXTRA_CONFIG" ] || die "KAFKA_LOCAL_EXTRA_CONFIG=$KAFKA_LOCAL_EXTRA_CONFIG is not a readable file"
 		{
@@ -260,8 +365,12 @@ format_storage() {
 	if [ -z "$id" ]; then
 		id=$("$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid) || die "could not make a cluster id"
 	fi
+	local scram=()
+	# The admin's SCRAM credential goes into the metadata at format time:
+	# the broker authenticates to itself with it before anyone could add it.
+	[ "$security" = sasl_ssl ] && scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(cat "$admin_password_file")]")
 	if ! out=$("$java" -cp "$libs/*" kafka.tools.StorageTool format \
-		--config "$config" --cluster-id "$id" --ignore-formatted 2>&1); then
+		--config "$config" --cluster-id "$id" --ignore-formatted "${scram[@]}" 2>&1); then
 		die "formatting $data failed: $out"
 	fi
 	log "formatted $data (cluster id $id)"
@@ -322,6 +431,13 @@ cmd_start() {
 	port_free "$port" broker KAFKA_PORT KAFKA_CONTROLLER_PORT
 	port_free "$cport" controller KAFKA_PORT KAFKA_CONTROLLER_PORT
 	touch "$marker"
+	# The data holds the admin's credential (or not): a directory keeps the
+	# security it was formatted with.
+	if [ -f "$data/meta.properties" ] && [ "$(cat "$dir/security" 2>/dev/null || echo plaintext)" != "$security" ]; then
+		die "$dir was formatted with KAFKA_SECURITY=$(cat "$dir/security" 2>/dev/null || echo plaintext), not $security: clean it first (KAFKA_LOCAL_CLEAN=1)"
+	fi
+	echo "$security" >"$dir/security"
+	[ "$security" = sasl_ssl ] && make_secrets
 	write_config
 	format_storage
 	[ -f "$logfile" ] && mv -f "$logfile" "$logfile.1"
@@ -329,7 +445,7 @@ cmd_start() {
 	local heap jvm
 	read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 	read -r -a jvm <<<"${KAFKA_OPTS:-}"
-	log "starting Kafka $KAFKA_VERSION on $addr (controller :$cport, log $logfile)"
+	log "starting Kafka $KAFKA_VERSION on $addr ($security, controller :$cport, log $logfile)"
 	local t0=$SECONDS
 	# setsid: the broker outlives this script and the terminal's signals; the
 	# child writes its own pid, which is the JVM's after exec. The lock's file
@@ -361,8 +477,9 @@ cmd_start() {
 # directory's. A node of a cluster gets there only once a quorum of
 # controllers runs.
 wait_serving() {
-	local deadline=$((SECONDS + start_timeout)) answer cluster_id pid=""
+	local deadline=$((SECONDS + start_timeout)) answer cluster_id pid="" client=()
 	cluster_id=$(sed -n 's/^cluster\.id=//p' "$data/meta.properties")
+	[ "$(cat "$dir/security" 2>/dev/null || echo plaintext)" = sasl_ssl ] && client=(--config "$admin_config")
 	while :; do
 		[ -z "$pid" ] && pid=$(cat "$pidfile" 2>/dev/null || true)
 		if [ -n "$pid" ] && ! ours kafka "$pid"; then
@@ -372,7 +489,7 @@ wait_serving() {
 		fi
 		if [ -n "$pid" ] && grep -q 'Kafka Server started' "$logfile" && port_open "$port" &&
 			answer=$(timeout 15 "$java" -Xmx128m -cp "$libs/*" org.apache.kafka.tools.ClusterTool \
-				cluster-id --bootstrap-server "$addr" 2>/dev/null) &&
+				cluster-id --bootstrap-server "$addr" "${client[@]}" 2>/dev/null) &&
 			[[ $answer == *"Cluster ID: $cluster_id"* ]]; then
 			return 0
 		fi
@@ -443,11 +560,12 @@ cmd_tool() {
 	kafka-consumer-perf-test) class=org.apache.kafka.tools.ConsumerPerformance ;;
 	kafka-transactions) class=org.apache.kafka.tools.TransactionsCommand ;;
 	kafka-configs) class=kafka.admin.ConfigCommand ;;
+	kafka-acls) class=org.apache.kafka.tools.AclCommand ;;
 	kafka-cluster) class=org.apache.kafka.tools.ClusterTool ;;
 	kafka-metadata-quorum) class=org.apache.kafka.tools.MetadataQuorumCommand ;;
 	kafka-storage) class=kafka.tools.StorageTool ;;
 	*.*) class=$name ;;
-	*) die "unknown tool $name: give a Java class name or one of kafka-topics, kafka-consumer-groups, kafka-console-producer, kafka-console-consumer, kafka-producer-perf-test, kafka-consumer-perf-test, kafka-transactions, kafka-configs, kafka-cluster, kafka-metadata-quorum, kafka-storage" ;;
+	*) die "unknown tool $name: give a Java class name or one of kafka-topics, kafka-consumer-groups, kafka-console-producer, kafka-console-consumer, kafka-producer-perf-test, kafka-consumer-perf-test, kafka-transactions, kafka-configs, kafka-acls, kafka-cluster, kafka-metadata-quorum, kafka-storage" ;;
 	esac
 	check_java
 	fetch

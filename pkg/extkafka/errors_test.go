@@ -43,3 +43,40 @@ func TestErrorClassification(t *testing.T) {
 		})
 	}
 }
+
+func TestNotAuthorized(t *testing.T) {
+	needs := Needs{
+		ResourceTopic:           {Name: "compute", Operations: []string{"Read", "Describe"}},
+		ResourceGroup:           {Name: "computer", Operations: []string{"Read"}},
+		ResourceTransactionalID: {Name: "computer-0", Operations: []string{"Describe", "Write"}},
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // the message, or "" for err unchanged
+	}{
+		{name: "topic", err: kafka.NewError(kafka.ErrTopicAuthorizationFailed, "Broker: Topic authorization failed", false),
+			want: `not authorized on topic "compute" (TOPIC_AUTHORIZATION_FAILED): the Kafka user needs an ACL allowing Read, Describe on topic "compute": Broker: Topic authorization failed`},
+		{name: "group, wrapped", err: fmt.Errorf("commit: %w", kafka.NewError(kafka.ErrGroupAuthorizationFailed, "Broker: Group authorization failed", false)),
+			want: `not authorized on group "computer" (GROUP_AUTHORIZATION_FAILED): the Kafka user needs an ACL allowing Read on group "computer": commit: Broker: Group authorization failed`},
+		{name: "transactional id", err: kafka.NewError(kafka.ErrTransactionalIDAuthorizationFailed, "x", true),
+			want: `not authorized on transactionalId "computer-0" (TRANSACTIONAL_ID_AUTHORIZATION_FAILED): the Kafka user needs an ACL allowing Describe, Write on transactionalId "computer-0": Fatal error: x`},
+		{name: "cluster, not in needs", err: kafka.NewError(kafka.ErrClusterAuthorizationFailed, "x", false)},
+		{name: "not an authorization failure", err: kafka.NewError(kafka.ErrTimedOut, "x", false)},
+		{name: "not Kafka's", err: errors.New("disk full")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := needs.Explain(tc.err)
+			var nae *NotAuthorizedError
+			if tc.want == "" {
+				require.Equal(t, tc.err, got)
+				require.False(t, errors.As(got, &nae))
+				return
+			}
+			require.ErrorAs(t, got, &nae)
+			require.EqualError(t, got, tc.want)
+			require.ErrorIs(t, got, tc.err, "the cause stays in the chain")
+			require.False(t, IsRetriable(got), "an authorization failure is not retried")
+		})
+	}
+}

@@ -186,7 +186,7 @@ func createTopic(ctx context.Context, admin TopicAdmin, spec TopicSpec) error {
 	}
 	for _, r := range res {
 		if r.Error.Code() != kafka.ErrNoError {
-			return fmt.Errorf("create topic: %w", r.Error)
+			return fmt.Errorf("create topic: %w", NotAuthorized(r.Error, ResourceTopic, spec.Name, "Create"))
 		}
 	}
 	return nil
@@ -208,7 +208,7 @@ func DescribeTopic(ctx context.Context, admin TopicAdmin, name string) (TopicInf
 	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic:
 		return TopicInfo{}, fmt.Errorf("describe topic %q: %w", name, ErrTopicNotFound)
 	default:
-		return TopicInfo{}, fmt.Errorf("describe topic %q: %w", name, d.Error)
+		return TopicInfo{}, fmt.Errorf("describe topic %q: %w", name, NotAuthorized(d.Error, ResourceTopic, name, "Describe"))
 	}
 	info := TopicInfo{Name: d.Name, Partitions: make([]PartitionInfo, 0, len(d.Partitions))}
 	for _, p := range d.Partitions {

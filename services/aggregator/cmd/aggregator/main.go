@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	defer producer.Close()
 
 	in := ingest.New(ingest.Config{ResultsTopic: cfg.ResultsTopic, StateTopic: cfg.StateTopic,
+		Group: cfg.Group(), TransactionalID: cfg.TransactionalID(),
 		SnapshotInterval: cfg.SnapshotInterval, OpTimeout: cfg.OpTimeout},
 		ingest.Clients{Results: results, State: stateConsumer, Producer: producer}, store, log, ingest.NewMetrics(reg), stats, probe)
 

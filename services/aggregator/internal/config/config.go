@@ -19,6 +19,7 @@ type Config struct {
 
 	ResultsTopic      string
 	StateTopic        string
+	GroupID           string
 	ReplicationFactor int
 	ResultsPartitions int
 	Listen            string
@@ -33,8 +34,9 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	b := flagenv.New(fs, "")
 	fs.StringVar(&c.ResultsTopic, "results-topic", "results", "topic the partial aggregates are consumed from")
 	fs.StringVar(&c.StateTopic, "state-topic", "", "compacted topic of the aggregator's snapshots (default <results-topic>-aggregator-state)")
+	fs.StringVar(&c.GroupID, "group", "", "consumer group its offsets are committed in, for lag monitoring only (default <results-topic>-aggregator)")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", extkafka.BrokerDefaultReplication,
-		"replication factor of the results and state topics when the aggregator creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
+		"replication factor of the results and state topics when the aggregator creates them; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
@@ -56,8 +58,14 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 // results topic, and a new one fences the old.
 func (c *Config) TransactionalID() string { return c.ResultsTopic + "-aggregator" }
 
-// Group is used only to commit offsets for lag monitoring.
-func (c *Config) Group() string { return c.ResultsTopic + "-aggregator" }
+// Group is used only to commit offsets for lag monitoring: --group, else
+// derived from the results topic.
+func (c *Config) Group() string {
+	if c.GroupID != "" {
+		return c.GroupID
+	}
+	return c.ResultsTopic + "-aggregator"
+}
 
 // Validate checks the configuration, naming the bad values.
 func (c *Config) Validate() error {

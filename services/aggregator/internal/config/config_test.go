@@ -12,10 +12,12 @@ func TestParseAndValidate(t *testing.T) {
 		args      []string
 		wantErr   string
 		wantState string
+		wantGroup string
 	}{
-		{name: "defaults", wantState: "results-aggregator-state"},
-		{name: "derived from the results topic", args: []string{"--results-topic", "r2"}, wantState: "r2-aggregator-state"},
-		{name: "explicit state topic", args: []string{"--state-topic", "s"}, wantState: "s"},
+		{name: "defaults", wantState: "results-aggregator-state", wantGroup: "results-aggregator"},
+		{name: "derived from the results topic", args: []string{"--results-topic", "r2"}, wantState: "r2-aggregator-state", wantGroup: "r2-aggregator"},
+		{name: "explicit group", args: []string{"--group", "g"}, wantState: "results-aggregator-state", wantGroup: "g"},
+		{name: "explicit state topic", args: []string{"--state-topic", "s"}, wantState: "s", wantGroup: "results-aggregator"},
 		{name: "state is results", args: []string{"--state-topic", "results"}, wantErr: `--state-topic "results" is the results topic`},
 		{name: "snapshot too often", args: []string{"--snapshot-interval", "1ms"}, wantErr: "--snapshot-interval 1ms: want at least 100ms"},
 	} {
@@ -30,6 +32,7 @@ func TestParseAndValidate(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tc.wantState, c.StateTopic)
+			require.Equal(t, tc.wantGroup, c.Group())
 			require.Equal(t, c.ResultsTopic+"-aggregator", c.TransactionalID())
 		})
 	}

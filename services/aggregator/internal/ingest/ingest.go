@@ -26,8 +26,13 @@ import (
 
 // Config names the topics and paces snapshots.
 type Config struct {
-	ResultsTopic     string
-	StateTopic       string
+	ResultsTopic string
+	StateTopic   string
+	// Group is the consumer group the offsets are committed in, and
+	// TransactionalID the producer's: both are named in the errors of a
+	// refusal for want of an ACL.
+	Group            string
+	TransactionalID  string
 	SnapshotInterval time.Duration
 	OpTimeout        time.Duration
 }
@@ -73,8 +78,10 @@ func (in *Ingest) Run(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		// A live aggregator with the same transactional id is fenced by
-		// this call; failing here means the broker is not reachable.
-		return fmt.Errorf("init transactions: %w", err)
+		// this call; failing here means the broker is not reachable, or
+		// refuses the transactional id.
+		return fmt.Errorf("init transactions: %w",
+			extkafka.NotAuthorized(err, extkafka.ResourceTransactionalID, in.cfg.TransactionalID, "Describe", "Write"))
 	}
 	in.probe.SetNotReady("restoring state from " + in.cfg.StateTopic)
 	if err := in.restore(ctx); err != nil {
@@ -113,6 +120,13 @@ func (in *Ingest) Run(ctx context.Context) error {
 		case kafka.Error:
 			if e.IsFatal() {
 				return fmt.Errorf("results consumer: fatal error: %w", e)
+			}
+			// A refusal for want of an ACL lasts until an operator acts.
+			if _, ok := extkafka.AuthorizationResource(e); ok {
+				return fmt.Errorf("results consumer: %w", extkafka.Needs{
+					extkafka.ResourceTopic: {Name: in.cfg.ResultsTopic, Operations: []string{"Read", "Describe"}},
+					extkafka.ResourceGroup: {Name: in.cfg.Group, Operations: []string{"Read"}},
+				}.Explain(e))
 			}
 			in.log.Warn("results consumer error", zap.Error(e))
 		case *kafka.Stats:
@@ -207,6 +221,11 @@ func (in *Ingest) restore(ctx context.Context) error {
 		case kafka.Error:
 			if e.IsFatal() {
 				return fmt.Errorf("state consumer: %w", e)
+			}
+			// Only the topic matters: the restore consumer is assigned its
+			// partitions and never commits, so a refused group is harmless.
+			if rt, ok := extkafka.AuthorizationResource(e); ok && rt == extkafka.ResourceTopic {
+				return fmt.Errorf("state consumer: %w", extkafka.NotAuthorized(e, extkafka.ResourceTopic, in.cfg.StateTopic, "Read", "Describe"))
 			}
 			in.log.Warn("state consumer error", zap.Error(e))
 		}
@@ -308,6 +327,13 @@ func (in *Ingest) snapshot() error {
 	}
 	if err != nil {
 		in.store.MarkDirty(dirty)
+		if _, ok := extkafka.AuthorizationResource(err); ok {
+			_ = in.c.Producer.AbortTransaction(ctx)
+			return fmt.Errorf("snapshot: %w", extkafka.Needs{
+				extkafka.ResourceTopic:           {Name: in.cfg.StateTopic, Operations: []string{"Write"}},
+				extkafka.ResourceTransactionalID: {Name: in.cfg.TransactionalID, Operations: []string{"Write"}},
+			}.Explain(err))
+		}
 		if aerr := in.c.Producer.AbortTransaction(ctx); aerr != nil || extkafka.IsFatal(err) {
 			return fmt.Errorf("snapshot: %w (abort: %v)", err, aerr)
 		}
@@ -323,6 +349,13 @@ func (in *Ingest) snapshot() error {
 	}
 	if len(tps) > 0 {
 		if _, err := in.c.Results.CommitOffsets(tps); err != nil {
+			// Offsets are committed for lag monitoring only, and a failed
+			// commit is tried again at the next snapshot; but a group the
+			// user may not use would leave the lag unwatched for good.
+			if _, ok := extkafka.AuthorizationResource(err); ok {
+				return fmt.Errorf("commit offsets for lag monitoring: %w",
+					extkafka.NotAuthorized(err, extkafka.ResourceGroup, in.cfg.Group, "Read"))
+			}
 			in.log.Debug("commit offsets for monitoring", zap.Error(err))
 		}
 	}

@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	}
 
 	w := worker.New(worker.Config{
-		ComputeTopic: cfg.ComputeTopic, ResultsTopic: cfg.ResultsTopic,
+		ComputeTopic: cfg.ComputeTopic, ResultsTopic: cfg.ResultsTopic, Group: cfg.Group, TransactionalID: cfg.TransactionalID,
 		BatchChunks: cfg.BatchChunks, BatchAge: cfg.BatchAge, OpTimeout: cfg.TxnTimeout,
 		ProcessingLog: processingLog,
 	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe, lag)

@@ -51,6 +51,10 @@ type Processor interface {
 type Config struct {
 	ComputeTopic string
 	ResultsTopic string
+	// Group and TransactionalID name the consumer group and the producer's
+	// transactional id in the errors of a refusal for want of an ACL.
+	Group           string
+	TransactionalID string
 	// A transaction is committed once it holds BatchChunks chunks or is
 	// BatchAge old, whichever comes first.
 	BatchChunks int
@@ -144,7 +148,8 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	err = w.producer.InitTransactions(ictx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("init transactions: %w", err)
+		return fmt.Errorf("init transactions: %w",
+			extkafka.NotAuthorized(err, extkafka.ResourceTransactionalID, w.cfg.TransactionalID, "Describe", "Write"))
 	}
 	if err := w.consumer.SubscribeTopics([]string{w.cfg.ComputeTopic}, w.rebalance); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", w.cfg.ComputeTopic, err)
@@ -186,6 +191,14 @@ func (w *Worker) step() error {
 	case kafka.Error:
 		if e.IsFatal() {
 			return fmt.Errorf("consumer: fatal error: %w", e)
+		}
+		// A refusal for want of an ACL lasts until an operator acts:
+		// the service stops, saying which ACL it lacks.
+		if _, ok := extkafka.AuthorizationResource(e); ok {
+			return fmt.Errorf("consumer of %s: %w", w.cfg.ComputeTopic, extkafka.Needs{
+				extkafka.ResourceTopic: {Name: w.cfg.ComputeTopic, Operations: []string{"Read", "Describe"}},
+				extkafka.ResourceGroup: {Name: w.cfg.Group, Operations: []string{"Read"}},
+			}.Explain(e))
 		}
 		w.log.Warn("consumer error", zap.Error(e))
 	case *kafka.Stats:
@@ -368,6 +381,18 @@ func (w *Worker) writeProcessingLog() {
 // instead would cost a fetch restart: librdkafka resumes fetching a seeked
 // partition up to a second later (make bench's rebalance pauses).
 func (w *Worker) abortOrReplay(why string, err error) error {
+	if _, ok := extkafka.AuthorizationResource(err); ok {
+		// Retrying cannot help: the transaction is aborted (or, if that
+		// fails too, left to the broker's timeout) and the error returned.
+		w.m.Transactions.WithLabelValues("failed").Inc()
+		_ = w.abortTxn()
+		w.endTxn()
+		return extkafka.Needs{
+			extkafka.ResourceTopic:           {Name: w.cfg.ResultsTopic, Operations: []string{"Write"}},
+			extkafka.ResourceGroup:           {Name: w.cfg.Group, Operations: []string{"Read"}},
+			extkafka.ResourceTransactionalID: {Name: w.cfg.TransactionalID, Operations: []string{"Write"}},
+		}.Explain(err)
+	}
 	if extkafka.IsFatal(err) {
 		w.m.Transactions.WithLabelValues("failed").Inc()
 		return err
