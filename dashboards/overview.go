@@ -71,11 +71,11 @@ func Overview() *dashboard.DashboardBuilder {
 			"Rejected records out of all records the computers processed.", 8,
 			query{rejected + " / (" + good + " + " + rejected + ")", "rejected"})).
 		WithPanel(graph("Errors", "cps",
-			"Census files that could not be read to their end, chunks the reader failed to deliver, and messages skipped as undecodable. Sources that failed are counted in Sources read.", 8,
+			"Census files that could not be read to their end, chunks the reader failed to deliver, and messages skipped as invalid (undecodable, or over a limit: by topic and reason in kafka_scale_*_invalid_messages_total). Sources that failed are counted in Sources read.", 8,
 			query{sum(rate("kafka_scale_reader_read_errors_total")), "reader: read errors"},
 			query{sum(rate("kafka_scale_reader_produce_errors_total")), "reader: produce errors"},
-			query{sum(rate("kafka_scale_computer_skipped_messages_total")), "computer: skipped messages"},
-			query{sum(rate("kafka_scale_aggregator_bad_messages_total")), "aggregator: bad messages"})).
+			query{sum(rate("kafka_scale_computer_invalid_messages_total")), "computer: invalid messages"},
+			query{sum(rate("kafka_scale_aggregator_invalid_messages_total")), "aggregator: invalid messages"})).
 		WithPanel(graph("Transactions by outcome", units.OpsPerSecond,
 			"Computer transactions ended: committed, aborted (on a lost assignment, or a refused commit: its results are then produced again, or the consumer rewound) or failed.", 12,
 			each("sum", rate("kafka_scale_computer_transactions_total"), "outcome"))).

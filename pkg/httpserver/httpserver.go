@@ -21,6 +21,35 @@ import (
 // ShutdownTimeout bounds how long Serve waits for in-flight requests.
 const ShutdownTimeout = 10 * time.Second
 
+// Limits bound what one client can hold of a server: how long it may take
+// to send its headers and its request, how long a response may take to
+// write, how long an idle keep-alive connection stays open, and how large
+// its headers and body may be. Without them a client that sends its
+// headers one byte at a time (slowloris) holds a connection and a
+// goroutine for ever, and one with megabytes of headers holds the memory.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	MaxBodyBytes      int64
+}
+
+// DefaultLimits are every server's. The requests are small GETs from
+// Prometheus, kubelet probes, people and the admin CLI, so a few seconds
+// for the headers and 16 KiB of them are plenty; writes get 60 s because a
+// CPU profile (/debug/pprof/profile, 30 s by default) writes only once it
+// has run; no endpoint takes a body, and 1 MiB bounds one if it comes.
+var DefaultLimits = Limits{
+	ReadHeaderTimeout: 5 * time.Second,
+	ReadTimeout:       30 * time.Second,
+	WriteTimeout:      60 * time.Second,
+	IdleTimeout:       2 * time.Minute,
+	MaxHeaderBytes:    16 << 10,
+	MaxBodyBytes:      1 << 20,
+}
+
 // Server is a listening HTTP server.
 type Server struct {
 	name string
@@ -30,8 +59,13 @@ type Server struct {
 }
 
 // Listen binds addr (":0" and "127.0.0.1:0" pick a free port) so that Addr
-// is known before Serve runs.
+// is known before Serve runs. The server applies DefaultLimits.
 func Listen(name, addr string, h http.Handler, log *zap.Logger) (*Server, error) {
+	return ListenLimits(name, addr, h, log, DefaultLimits)
+}
+
+// ListenLimits is Listen with limits of the caller's.
+func ListenLimits(name, addr string, h http.Handler, log *zap.Logger, l Limits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s server: listen on %q: %w", name, addr, err)
@@ -42,9 +76,12 @@ func Listen(name, addr string, h http.Handler, log *zap.Logger) (*Server, error)
 		ln:   ln,
 		log:  log,
 		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			Handler:           http.MaxBytesHandler(h, l.MaxBodyBytes),
+			ReadHeaderTimeout: l.ReadHeaderTimeout,
+			ReadTimeout:       l.ReadTimeout,
+			WriteTimeout:      l.WriteTimeout,
+			IdleTimeout:       l.IdleTimeout,
+			MaxHeaderBytes:    l.MaxHeaderBytes,
 			ErrorLog:          zap.NewStdLog(log.Named(name)),
 		},
 	}, nil

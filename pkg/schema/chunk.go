@@ -124,44 +124,77 @@ func AppendChunk(b []byte, c *Chunk) []byte {
 	return b
 }
 
-// DecodeChunk decodes b into c. c.Data aliases b.
+// DecodeChunk decodes b into c. c.Data aliases b. A chunk without a source,
+// or with a size or count over its limit (limits.go), is rejected before
+// anything is allocated for it.
 func DecodeChunk(b []byte, c *Chunk) error {
 	*c = Chunk{}
-	return walk(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
+	err := walk(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
 		switch num {
 		case chunkSource:
+			if err := checkLen("source", bs, MaxNameLen); err != nil {
+				return err
+			}
 			c.Source = string(bs)
 		case chunkFingerprint:
+			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
+				return err
+			}
 			c.Fingerprint = string(bs)
 		case chunkYear:
 			c.Year = int(v)
 		case chunkMonth:
 			c.Month = int(v)
 		case chunkSeq:
+			if v >= MaxChunks {
+				return limitErr("chunk number", v, MaxChunks-1)
+			}
 			c.Seq = uint32(v)
 		case chunkFirstLine:
 			c.FirstLine = v
 		case chunkRecords:
+			if v > MaxChunkRecords {
+				return limitErr("records", v, MaxChunkRecords)
+			}
 			c.Records = uint32(v)
 		case chunkLast:
 			c.Last = v != 0
 		case chunkError:
+			if err := checkLen("error", bs, MaxErrorLen); err != nil {
+				return err
+			}
 			c.Error = string(bs)
 		case chunkData:
+			if err := checkLen("data", bs, MaxChunkDataSize); err != nil {
+				return err
+			}
 			c.Data = bs
 		case chunkCodec:
 			c.Codec = Codec(v)
 		case chunkDataSize:
+			if v > MaxChunkDataSize {
+				return limitErr("data_size", v, MaxChunkDataSize)
+			}
 			c.DataSize = v
 		case chunkRecordLen:
+			if v > MaxRecordLen {
+				return limitErr("record_len", v, MaxRecordLen)
+			}
 			c.RecordLen = uint32(v)
 		case chunkFormat:
+			if err := checkLen("format", bs, MaxNameLen); err != nil {
+				return err
+			}
 			c.Format = string(bs)
 		case chunkUnpublished:
 			c.NotPublished = v != 0
 		}
 		return nil
 	}, chunkTypes)
+	if err == nil && c.Source == "" {
+		err = fmt.Errorf("%w: chunk without a source", ErrMissingField)
+	}
+	return err
 }
 
 var chunkTypes = map[protowire.Number]protowire.Type{

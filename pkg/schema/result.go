@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -91,53 +92,91 @@ func decodeReject(bs []byte, into map[string]uint64) error {
 	err := walk(bs, func(num protowire.Number, _ protowire.Type, v uint64, s []byte) error {
 		switch num {
 		case rejectReason:
+			if err := checkLen("reject reason", s, MaxNameLen); err != nil {
+				return err
+			}
 			reason = string(s)
 		case rejectCount:
 			count = v
 		}
 		return nil
 	}, rejectTypes)
+	if err != nil {
+		return err
+	}
+	if _, known := into[reason]; !known && len(into) >= MaxRejectReasons {
+		return limitErr("reject reasons", uint64(len(into))+1, MaxRejectReasons)
+	}
 	into[reason] += count
-	return err
+	return nil
 }
 
 var rejectTypes = map[protowire.Number]protowire.Type{rejectReason: protowire.BytesType, rejectCount: protowire.VarintType}
 
-// DecodeResult decodes b into r.
+// DecodeResult decodes b into r. A result without a source, or with a size
+// or count over its limit (limits.go), is rejected before anything is
+// allocated for it.
 func DecodeResult(b []byte, r *Result) error {
 	*r = Result{Rejects: map[string]uint64{}}
-	return walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
+	err := walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
 		switch num {
 		case resultSource:
+			if err := checkLen("source", bs, MaxNameLen); err != nil {
+				return err
+			}
 			r.Source = string(bs)
 		case resultFingerprint:
+			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
+				return err
+			}
 			r.Fingerprint = string(bs)
 		case resultYear:
 			r.Year = int(v)
 		case resultMonth:
 			r.Month = int(v)
 		case resultSeq:
+			if v >= MaxChunks {
+				return limitErr("chunk number", v, MaxChunks-1)
+			}
 			r.Seq = uint32(v)
 		case resultLast:
 			r.Last = v != 0
 		case resultError:
+			if err := checkLen("error", bs, MaxErrorLen); err != nil {
+				return err
+			}
 			r.Error = string(bs)
 		case resultRecords:
+			if v > MaxChunkRecords {
+				return limitErr("records", v, MaxChunkRecords)
+			}
 			r.Records = v
 		case resultRejected:
+			if v > MaxChunkRecords {
+				return limitErr("rejected records", v, MaxChunkRecords)
+			}
 			r.Rejected = v
 		case resultRejects:
 			return decodeReject(bs, r.Rejects)
 		case resultTally:
-			r.Tally = tally.New()
+			if r.Tally == nil {
+				r.Tally = tally.New()
+			}
 			return DecodeTally(bs, r.Tally)
 		case resultFormat:
+			if err := checkLen("format", bs, MaxNameLen); err != nil {
+				return err
+			}
 			r.Format = string(bs)
 		case resultUnpublished:
 			r.NotPublished = v != 0
 		}
 		return nil
 	}, resultTypes)
+	if err == nil && r.Source == "" {
+		err = fmt.Errorf("%w: result without a source", ErrMissingField)
+	}
+	return err
 }
 
 var resultTypes = map[protowire.Number]protowire.Type{

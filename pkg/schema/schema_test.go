@@ -16,7 +16,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		name string
 		in   Chunk
 	}{
-		{name: "zero"},
+		{name: "only a source", in: Chunk{Source: "s"}},
 		{name: "full", in: Chunk{Source: "jan20pub.dat.gz", Fingerprint: "size:1,etag:x", Year: 2020, Month: 1, Seq: 7,
 			FirstLine: 3501, Records: 2, Last: true, Error: "boom", Data: []byte("a\nb\n"), RecordLen: 1000, Format: "zip"}},
 	} {
@@ -100,7 +100,7 @@ func TestChunkEncoder(t *testing.T) {
 func TestRecordDataErrors(t *testing.T) {
 	e := ChunkEncoder{Codec: CodecLZ4}
 	var good Chunk
-	require.NoError(t, DecodeChunk(e.Append(nil, &Chunk{Data: bytes.Repeat([]byte("abcd"), 1000)}), &good))
+	require.NoError(t, DecodeChunk(e.Append(nil, &Chunk{Source: "s", Data: bytes.Repeat([]byte("abcd"), 1000)}), &good))
 	require.Equal(t, CodecLZ4, good.Codec)
 	for _, tc := range []struct {
 		name    string
@@ -160,7 +160,7 @@ func TestCheckHeaders(t *testing.T) {
 
 // benchChunk is a chunk of 500 generated records, as the reader cuts them by
 // default.
-func benchChunk(b *testing.B) *Chunk {
+func benchChunk(b testing.TB) *Chunk {
 	var file bytes.Buffer
 	if _, err := censusgen.Generate(&file, censusgen.Options{Year: 2020, Month: 1, Records: 500, Seed: 1}); err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -100,14 +101,22 @@ func AppendGenerationState(b []byte, g *GenerationState) []byte {
 	return b
 }
 
-// DecodeGenerationState decodes b into g.
+// DecodeGenerationState decodes b into g. A generation without a source, or
+// with a size or count over its limit (limits.go), is rejected before
+// anything is allocated for it.
 func DecodeGenerationState(b []byte, g *GenerationState) error {
 	*g = GenerationState{Rejects: map[string]uint64{}, Tally: tally.New()}
-	return walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
+	err := walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
 		switch num {
 		case genSource:
+			if err := checkLen("source", bs, MaxNameLen); err != nil {
+				return err
+			}
 			g.Source = string(bs)
 		case genFingerprint:
+			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
+				return err
+			}
 			g.Fingerprint = string(bs)
 		case genYear:
 			g.Year = int(v)
@@ -117,15 +126,26 @@ func DecodeGenerationState(b []byte, g *GenerationState) error {
 			if len(bs)%8 != 0 {
 				return fmt.Errorf("%w: seen bitset of %d bytes", ErrMalformed, len(bs))
 			}
+			if words := len(g.Seen) + len(bs)/8; words > MaxChunks/64 {
+				return limitErr("seen bitset words", uint64(words), MaxChunks/64)
+			}
+			g.Seen = slices.Grow(g.Seen, len(bs)/8)
 			for len(bs) > 0 {
 				w, n := protowire.ConsumeFixed64(bs)
 				g.Seen = append(g.Seen, w)
 				bs = bs[n:]
 			}
 		case genChunks:
+			if v > MaxChunks {
+				return limitErr("chunks", v, MaxChunks)
+			}
 			g.Chunks = uint32(v)
 		case genTotal:
-			g.Total = protowire.DecodeZigZag(v)
+			total := protowire.DecodeZigZag(v)
+			if total < -1 || total > MaxChunks {
+				return fmt.Errorf("%w: total chunks %d is not in [-1, %d]", ErrLimit, total, MaxChunks)
+			}
+			g.Total = total
 		case genRecords:
 			g.Records = v
 		case genRejected:
@@ -133,18 +153,28 @@ func DecodeGenerationState(b []byte, g *GenerationState) error {
 		case genRejects:
 			return decodeReject(bs, g.Rejects)
 		case genError:
+			if err := checkLen("error", bs, MaxErrorLen); err != nil {
+				return err
+			}
 			g.Error = string(bs)
 		case genLastSeen:
 			g.LastSeen = protowire.DecodeZigZag(v)
 		case genTally:
 			return DecodeTally(bs, g.Tally)
 		case genFormat:
+			if err := checkLen("format", bs, MaxNameLen); err != nil {
+				return err
+			}
 			g.Format = string(bs)
 		case genUnpublished:
 			g.NotPublished = v != 0
 		}
 		return nil
 	}, genTypes)
+	if err == nil && g.Source == "" {
+		err = fmt.Errorf("%w: generation without a source", ErrMissingField)
+	}
+	return err
 }
 
 var genTypes = map[protowire.Number]protowire.Type{
@@ -181,12 +211,16 @@ func AppendOffsets(b []byte, o *Offsets) []byte {
 	return b
 }
 
-// DecodeOffsets decodes b into o.
+// DecodeOffsets decodes b into o. Partition numbers are below MaxPartitions,
+// so the map holds at most that many entries.
 func DecodeOffsets(b []byte, o *Offsets) error {
 	*o = Offsets{Offsets: map[int32]int64{}}
 	return walk(b, func(num protowire.Number, _ protowire.Type, _ uint64, bs []byte) error {
 		switch num {
 		case offsetsTopic:
+			if err := checkLen("topic", bs, MaxNameLen); err != nil {
+				return err
+			}
 			o.Topic = string(bs)
 		case offsetsEntry:
 			var p, off uint64
@@ -198,8 +232,17 @@ func DecodeOffsets(b []byte, o *Offsets) error {
 				}
 				return nil
 			}, entryTypes)
+			if err != nil {
+				return err
+			}
+			if p >= MaxPartitions {
+				return limitErr("partition", p, MaxPartitions-1)
+			}
+			if off > math.MaxInt64 {
+				return limitErr("offset", off, math.MaxInt64)
+			}
 			o.Offsets[int32(p)] = int64(off)
-			return err
+			return nil
 		}
 		return nil
 	}, offsetsTypes)

@@ -67,7 +67,8 @@ func AppendTally(b []byte, t *tally.Tally) []byte {
 	return b
 }
 
-// DecodeTally adds the counts encoded in b to t.
+// DecodeTally adds the counts encoded in b to t. A tally of more than
+// MaxTallyMonths periods is rejected before the period past it is added.
 func DecodeTally(b []byte, t *tally.Tally) error {
 	return walk(b, func(_ protowire.Number, _ protowire.Type, _ uint64, bs []byte) error {
 		var (
@@ -102,6 +103,9 @@ func DecodeTally(b []byte, t *tally.Tally) error {
 		}, monthTypes)
 		if err != nil {
 			return err
+		}
+		if t.Month(p.Year, p.Month) == nil && t.Len() >= MaxTallyMonths {
+			return limitErr("tally periods", uint64(t.Len())+1, MaxTallyMonths)
 		}
 		t.AddMonth(p, &m)
 		return nil

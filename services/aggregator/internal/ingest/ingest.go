@@ -16,6 +16,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
@@ -66,6 +67,14 @@ type Ingest struct {
 
 // New returns an Ingest over store.
 func New(cfg Config, c Clients, store *state.Store, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe) *Ingest {
+	// Every reason's series exists from the start, at 0, so that rates
+	// and alerts on them see the first invalid message.
+	for _, reason := range schema.Reasons() {
+		m.InvalidMessages.WithLabelValues(cfg.ResultsTopic, reason)
+		m.InvalidMessages.WithLabelValues(cfg.StateTopic, reason)
+	}
+	m.InvalidMessages.WithLabelValues(cfg.ResultsTopic, ReasonOutOfRange)
+	m.InvalidMessages.WithLabelValues(cfg.StateTopic, ReasonUnknownKey)
 	return &Ingest{cfg: cfg, c: c, store: store, log: log, m: m, stats: stats, probe: probe,
 		next: map[int32]int64{}, eof: map[int32]bool{}}
 }
@@ -172,9 +181,7 @@ func (in *Ingest) apply(msg *kafka.Message) {
 		err = schema.DecodeResult(msg.Value, &r)
 	}
 	if err != nil {
-		in.m.BadMessages.Inc()
-		in.log.Error("skipping undecodable result", zap.Int32("partition", p),
-			zap.Int64("offset", int64(msg.TopicPartition.Offset)), zap.Error(err))
+		in.invalid(msg, in.cfg.ResultsTopic, schema.Reason(err), err)
 		return
 	}
 	switch in.store.Apply(&r, msg.Timestamp.UnixMilli()) {
@@ -182,7 +189,29 @@ func (in *Ingest) apply(msg *kafka.Message) {
 		in.m.Chunks.WithLabelValues("counted").Inc()
 	case state.Duplicate:
 		in.m.Chunks.WithLabelValues("duplicate").Inc()
+	case state.OutOfRange:
+		in.invalid(msg, in.cfg.ResultsTopic, ReasonOutOfRange,
+			fmt.Errorf("result of %s@%s: chunk %d is past the source's chunks", r.Source, r.Fingerprint, r.Seq))
 	}
+}
+
+// Reasons of invalid messages beyond schema.Reasons.
+const (
+	// ReasonOutOfRange: a result whose chunk number is past its source's
+	// last chunk.
+	ReasonOutOfRange = "out_of_range"
+	// ReasonUnknownKey: a state-topic record whose key is neither a
+	// generation's nor an offsets'.
+	ReasonUnknownKey = "unknown_key"
+)
+
+// invalid counts, logs once and skips a message that cannot be used. Its
+// offset has been recorded, so the next snapshot covers it and a restart
+// does not read it again.
+func (in *Ingest) invalid(msg *kafka.Message, topic, reason string, err error) {
+	in.m.InvalidMessages.WithLabelValues(topic, reason).Inc()
+	in.log.Error("skipping invalid message", zap.String("topic", topic), zap.Int32("partition", msg.TopicPartition.Partition),
+		zap.Int64("offset", int64(msg.TopicPartition.Offset)), zap.String("reason", reason), zap.Error(err))
 }
 
 // restore reads the state topic to its end.
@@ -213,9 +242,7 @@ func (in *Ingest) restore(ctx context.Context) error {
 		switch e := in.c.State.Poll(100).(type) {
 		case *kafka.Message:
 			records++
-			if err := in.restoreRecord(e); err != nil {
-				return fmt.Errorf("restore from %s[%d]@%d: %w", in.cfg.StateTopic, e.TopicPartition.Partition, e.TopicPartition.Offset, err)
-			}
+			in.restoreRecord(e)
 		case kafka.PartitionEOF:
 			eof[e.Partition] = true
 		case kafka.Error:
@@ -236,22 +263,28 @@ func (in *Ingest) restore(ctx context.Context) error {
 	return nil
 }
 
-func (in *Ingest) restoreRecord(msg *kafka.Message) error {
+// restoreRecord restores one state-topic record. One that cannot be
+// decoded is counted, logged and skipped: the results it summarised are
+// then read again from the results topic when the offsets allow, and the
+// aggregator starts rather than failing on every restart.
+func (in *Ingest) restoreRecord(msg *kafka.Message) {
 	kind, _ := schema.ParseSnapshotKey(msg.Key)
 	if msg.Value == nil {
-		return nil // a tombstone
+		return // a tombstone
 	}
 	switch kind {
 	case schema.KeyGenerationPrefix:
 		var g schema.GenerationState
 		if err := schema.DecodeGenerationState(msg.Value, &g); err != nil {
-			return err
+			in.invalid(msg, in.cfg.StateTopic, schema.Reason(err), fmt.Errorf("generation %q: %w", msg.Key, err))
+			return
 		}
 		in.store.Restore(&g)
 	case schema.KeyOffsetsPrefix:
 		var o schema.Offsets
 		if err := schema.DecodeOffsets(msg.Value, &o); err != nil {
-			return err
+			in.invalid(msg, in.cfg.StateTopic, schema.Reason(err), fmt.Errorf("offsets %q: %w", msg.Key, err))
+			return
 		}
 		if o.Topic == in.cfg.ResultsTopic {
 			clear(in.next)
@@ -260,9 +293,8 @@ func (in *Ingest) restoreRecord(msg *kafka.Message) error {
 			}
 		}
 	default:
-		return fmt.Errorf("unknown key %q", msg.Key)
+		in.invalid(msg, in.cfg.StateTopic, ReasonUnknownKey, fmt.Errorf("unknown key %q", msg.Key))
 	}
-	return nil
 }
 
 // assign gives the results consumer every partition, at the restored
@@ -391,7 +423,7 @@ func (in *Ingest) advancePastMarkers() (moved bool) {
 // Metrics are the aggregator's ingest series.
 type Metrics struct {
 	MessagesRead    prometheus.Counter
-	BadMessages     prometheus.Counter
+	InvalidMessages *prometheus.CounterVec
 	Chunks          *prometheus.CounterVec
 	Snapshots       *prometheus.CounterVec
 	SnapshotSeconds prometheus.Histogram
@@ -404,8 +436,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		MessagesRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_read",
 			Help: "Messages consumed from the results topic (name kept from the original kafka-scale)."}),
-		BadMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_aggregator_bad_messages_total",
-			Help: "Result messages that could not be decoded and were skipped."}),
+		InvalidMessages: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_invalid_messages_total",
+			Help: "Results-topic and state-topic messages that could not be decoded, declared a size or count over a limit, or a chunk past their source's last, and were skipped, by topic and reason (schema.Reasons, out_of_range, unknown_key)."},
+			[]string{"topic", "reason"}),
 		Chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_chunks_total",
 			Help: "Chunk results applied, by outcome: counted, or duplicate (already counted, ignored)."}, []string{"outcome"}),
 		Snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_snapshots_total",
@@ -417,6 +450,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RestoredRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restored_records",
 			Help: "State-topic records read on restore."}),
 	}
-	reg.MustRegister(m.MessagesRead, m.BadMessages, m.Chunks, m.Snapshots, m.SnapshotSeconds, m.RestoreSeconds, m.RestoredRecords)
+	reg.MustRegister(m.MessagesRead, m.Chunks, m.Snapshots, m.SnapshotSeconds, m.RestoreSeconds, m.RestoredRecords)
 	return m
 }

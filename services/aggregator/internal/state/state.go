@@ -94,13 +94,25 @@ type Outcome int
 const (
 	Counted   Outcome = iota // a new chunk, counted
 	Duplicate                // already counted: ignored
+	// OutOfRange: the chunk number is at or past the source's known number
+	// of chunks, or past schema.MaxChunks; nothing is counted, so a hostile
+	// or corrupt result cannot grow the bitset beyond the source's chunks.
+	OutOfRange
 )
 
-// Apply counts one result unless its chunk was counted before. ts is the
-// message's Kafka timestamp in milliseconds.
+// Apply counts one result unless its chunk was counted before or is out of
+// range. ts is the message's Kafka timestamp in milliseconds.
 func (s *Store) Apply(r *schema.Result, ts int64) Outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Seq >= schema.MaxChunks {
+		return OutOfRange
+	}
+	if src := s.sources[r.Source]; src != nil {
+		if g := src.Generations[r.Fingerprint]; g != nil && g.Total >= 0 && int64(r.Seq) >= g.Total {
+			return OutOfRange
+		}
+	}
 	src := s.sources[r.Source]
 	if src == nil {
 		src = &Source{Name: r.Source, Year: r.Year, Month: r.Month, Generations: map[string]*Generation{}}
@@ -247,7 +259,8 @@ func (s *Store) Version() uint64 {
 	return s.version
 }
 
-// Bitset is a growable set of chunk numbers.
+// Bitset is a growable set of chunk numbers below schema.MaxChunks: it
+// grows to the largest number set, 128 KiB at most.
 type Bitset []uint64
 
 // Has reports whether i is in the set.
@@ -256,13 +269,18 @@ func (b Bitset) Has(i uint32) bool {
 	return w < len(b) && b[w]&(1<<(i%64)) != 0
 }
 
-// Set adds i to the set.
-func (b *Bitset) Set(i uint32) {
+// Set adds i to the set; a number of schema.MaxChunks or more is refused
+// (false), so no chunk number can make it allocate more than 128 KiB.
+func (b *Bitset) Set(i uint32) bool {
+	if i >= schema.MaxChunks {
+		return false
+	}
 	w := int(i / 64)
 	if w >= len(*b) {
 		*b = append(*b, make([]uint64, w+1-len(*b))...)
 	}
 	(*b)[w] |= 1 << (i % 64)
+	return true
 }
 
 // Restore puts a generation read from a snapshot back into the store.

@@ -151,6 +151,45 @@ func TestBitset(t *testing.T) {
 	}
 	require.False(t, b.Has(1))
 	require.False(t, b.Has(5000))
+	require.True(t, b.Set(schema.MaxChunks-1))
+	require.Len(t, b, schema.MaxChunks/64)
+	for _, i := range []uint32{schema.MaxChunks, 1<<32 - 2, 1<<32 - 1} {
+		require.False(t, b.Set(i))
+		require.False(t, b.Has(i))
+	}
+	require.Len(t, b, schema.MaxChunks/64, "a refused number does not grow the set")
+}
+
+// A result whose chunk number is past the source's last chunk, or past
+// schema.MaxChunks, counts nothing and allocates nothing.
+func TestApplyOutOfRange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first []*schema.Result
+		r     *schema.Result
+	}{
+		{name: "near 2^32", r: chunkResult("a", "f", 1<<32-2, 10, false)},
+		{name: "at MaxChunks", r: chunkResult("a", "f", schema.MaxChunks, 10, false)},
+		{name: "past the last chunk", first: []*schema.Result{chunkResult("a", "f", 1, 10, true)}, r: chunkResult("a", "f", 2, 10, false)},
+		{name: "far past the last chunk", first: []*schema.Result{chunkResult("a", "f", 1, 10, true)}, r: chunkResult("a", "f", 1<<19, 10, false)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New()
+			for _, r := range tc.first {
+				require.Equal(t, Counted, s.Apply(r, 1))
+			}
+			before := s.Totals().Records()
+			version := s.Version()
+			require.Equal(t, OutOfRange, s.Apply(tc.r, 2))
+			require.Equal(t, before, s.Totals().Records())
+			require.Equal(t, version, s.Version())
+			for _, src := range s.sources {
+				for _, g := range src.Generations {
+					require.LessOrEqual(t, len(g.Seen), 1, "bitset of %d words", len(g.Seen))
+				}
+			}
+		})
+	}
 }
 
 // benchResult is the result of a 500-record chunk of generated records, as

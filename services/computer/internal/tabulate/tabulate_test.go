@@ -94,6 +94,14 @@ func TestProcess(t *testing.T) {
 		{name: "corrupt lz4 chunk", msg: &kafka.Message{Key: []byte("k"), Value: corruptChunk, Headers: hdrs("chunk", "2")}, wantErr: `chunk "k": corrupt chunk data: lz4`},
 		{name: "newer schema", msg: &kafka.Message{Key: []byte("k"), Value: chunk, Headers: hdrs("chunk", "9")}, wantErr: `chunk "k": unsupported schema version: chunk version 9 (this build reads up to 2)`},
 		{name: "garbage", msg: &kafka.Message{Key: []byte("k"), Value: []byte{0xff, 0xff}, Headers: hdrs("chunk", "1")}, wantErr: `chunk "k": malformed message`},
+		{name: "truncated", msg: &kafka.Message{Key: []byte("k"), Value: lz4Chunk[:len(lz4Chunk)/2], Headers: hdrs("chunk", "2")}, wantErr: `chunk "k": malformed message`},
+		{name: "absurd record count", msg: &kafka.Message{Key: []byte("k"), Headers: hdrs("chunk", "1"),
+			Value: schema.AppendChunk(nil, &schema.Chunk{Source: "jan20pub.dat.gz", Records: 1 << 31, Data: append(recs[0], '\n')})},
+			wantErr: `chunk "k": malformed message: over a limit: records 2147483648 is more than 9000`},
+		{name: "chunk number near 2^32", msg: &kafka.Message{Key: []byte("k"), Headers: hdrs("chunk", "1"),
+			Value: schema.AppendChunk(nil, &schema.Chunk{Source: "jan20pub.dat.gz", Seq: 1<<32 - 2, Records: 1, Data: append(recs[0], '\n')})},
+			wantErr: `chunk "k": malformed message: over a limit: chunk number 4294967294 is more than 1048575`},
+		{name: "text without a source", msg: &kafka.Message{Key: []byte("k"), Value: []byte("hello"), Headers: hdrs("chunk", "1")}, wantErr: `chunk "k": malformed message`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tab := New(prometheus.NewRegistry(), zaptest.NewLogger(t))

@@ -26,11 +26,13 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
 // Output is one message to produce to the results topic.
@@ -136,6 +138,11 @@ const LagInterval = time.Second
 // lag, when not nil, is fed the assigned partitions' log end offsets and
 // positions every LagInterval.
 func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m *Metrics, stats *extkafka.Stats, probe *httpserver.Probe, lag *lagtime.Lag) *Worker {
+	// Every reason's series exists from the start, at 0, so that rates
+	// and alerts on them see the first invalid message.
+	for _, reason := range schema.Reasons() {
+		m.InvalidMessages.WithLabelValues(cfg.ComputeTopic, reason)
+	}
 	return &Worker{cfg: cfg, consumer: c, producer: p, proc: proc, log: log, m: m, stats: stats, probe: probe, lag: lag,
 		offsets: map[partitionKey]kafka.TopicPartition{}, plogOut: cfg.ProcessingLog}
 }
@@ -282,9 +289,11 @@ func (w *Worker) handle(msg *kafka.Message) error {
 		// The message is unusable as a whole (undecodable, newer schema): it
 		// is counted and its offset committed, so it cannot wedge the
 		// partition. Its records, if any, are reported by the processor.
-		w.m.SkippedMessages.Inc()
-		w.log.Error("skipping message", zap.String("topic", *msg.TopicPartition.Topic),
-			zap.Int32("partition", msg.TopicPartition.Partition), zap.Int64("offset", int64(msg.TopicPartition.Offset)), zap.Error(perr))
+		reason := schema.Reason(perr)
+		w.m.InvalidMessages.WithLabelValues(*msg.TopicPartition.Topic, reason).Inc()
+		w.log.Error("skipping invalid message", zap.String("topic", *msg.TopicPartition.Topic),
+			zap.Int32("partition", msg.TopicPartition.Partition), zap.Int64("offset", int64(msg.TopicPartition.Offset)),
+			zap.String("reason", reason), zap.Error(perr))
 	}
 	for _, o := range outs {
 		if err := w.produce(o); err != nil {
@@ -568,7 +577,7 @@ func ServeProducerEvents(events <-chan kafka.Event, stats *extkafka.Stats, log *
 type Metrics struct {
 	MessagesRead       prometheus.Counter
 	ResultsWritten     prometheus.Counter
-	SkippedMessages    prometheus.Counter
+	InvalidMessages    *prometheus.CounterVec
 	Transactions       *prometheus.CounterVec
 	TransactionSeconds prometheus.Histogram
 	TransactionChunks  prometheus.Histogram
@@ -584,8 +593,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Chunks consumed from the compute topic (name kept from the original kafka-scale)."}),
 		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_written",
 			Help: "Partial aggregates committed to the results topic (name kept from the original kafka-scale)."}),
-		SkippedMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_skipped_messages_total",
-			Help: "Compute messages that could not be decoded at all and were skipped."}),
+		InvalidMessages: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_invalid_messages_total",
+			Help: "Messages that could not be decoded, or declared a size or count over a limit, and were skipped (their offsets committed), by topic and reason (schema.Reasons)."},
+			[]string{"topic", "reason"}),
 		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_transactions_total",
 			Help: "Transactions ended, by outcome: committed, aborted, failed."}, []string{"outcome"}),
 		TransactionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_duration_seconds",
@@ -599,7 +609,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		AssignedPartitions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_computer_assigned_partitions",
 			Help: "Partitions of the compute topic assigned to this member."}),
 	}
-	reg.MustRegister(m.MessagesRead, m.ResultsWritten, m.SkippedMessages, m.Transactions, m.TransactionSeconds,
+	reg.MustRegister(m.MessagesRead, m.ResultsWritten, m.Transactions, m.TransactionSeconds,
 		m.TransactionChunks, m.ChunkSeconds, m.Rebalances, m.AssignedPartitions)
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
 var topic = "compute"
@@ -144,7 +146,14 @@ func (p *fakeProducer) Flush(int) int { return 0 }
 type echo struct{}
 
 func (echo) Process(msg *kafka.Message) ([]Output, error) {
-	if string(msg.Value) == "garbage" {
+	switch string(msg.Value) {
+	case "garbage":
+		return nil, fmt.Errorf("chunk: %w", schema.ErrMalformed)
+	case "huge":
+		return nil, fmt.Errorf("chunk: %w", schema.ErrLimit)
+	case "newer":
+		return nil, fmt.Errorf("chunk: %w", schema.ErrUnsupportedVersion)
+	case "broken":
 		return nil, errors.New("undecodable")
 	}
 	return []Output{{Key: msg.Key, Value: msg.Value}}, nil
@@ -306,14 +315,68 @@ func TestLostAssignmentAborts(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("aborted")))
 }
 
-func TestUndecodableMessageIsSkippedAndCommitted(t *testing.T) {
-	p := &fakeProducer{}
+// An invalid message is counted by topic and reason, logged once with its
+// partition and offset, produces nothing and has its offset committed with
+// the good ones, so it never blocks its partition.
+func TestInvalidMessagesAreSkippedAndCommitted(t *testing.T) {
+	withValue := func(m *kafka.Message, v string) *kafka.Message { m.Value = []byte(v); return m }
+	for _, tc := range []struct {
+		name        string
+		events      []kafka.Event
+		wantReasons map[string]float64
+		wantOffsets map[int32]int64
+		produced    int
+	}{
+		{name: "garbage between good ones", events: []kafka.Event{assign(0), withValue(msg(0, 5), "garbage"), msg(0, 6)},
+			wantReasons: map[string]float64{"malformed": 1}, wantOffsets: map[int32]int64{0: 7}, produced: 1},
+		{name: "every reason, two partitions",
+			events: []kafka.Event{assign(0, 1), withValue(msg(0, 5), "huge"), withValue(msg(1, 5), "garbage"),
+				withValue(msg(0, 6), "newer"), withValue(msg(1, 6), "broken"), msg(0, 7), msg(1, 7)},
+			wantReasons: map[string]float64{"over_limit": 1, "malformed": 1, "unsupported_version": 1, "other": 1},
+			wantOffsets: map[int32]int64{0: 8, 1: 8}, produced: 2},
+		{name: "only invalid ones", events: []kafka.Event{assign(0), withValue(msg(0, 5), "huge"), withValue(msg(0, 6), "huge")},
+			wantReasons: map[string]float64{"over_limit": 2}, wantOffsets: map[int32]int64{0: 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &fakeProducer{}
+			_, m := run(t, tc.events, p, false)
+			got := map[string]float64{}
+			for _, reason := range schema.Reasons() {
+				if n := testutil.ToFloat64(m.InvalidMessages.WithLabelValues(topic, reason)); n > 0 {
+					got[reason] = n
+				}
+			}
+			require.Equal(t, tc.wantReasons, got)
+			all := map[int32]int64{}
+			for _, o := range p.offsets {
+				maps.Copy(all, offsetsOf(o))
+			}
+			require.Equal(t, tc.wantOffsets, all)
+			require.Equal(t, tc.produced, p.produced)
+		})
+	}
+}
+
+// Each invalid message is logged once, with its topic, partition, offset
+// and reason.
+func TestInvalidMessageLoggedOnce(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	bad := msg(0, 5)
-	bad.Value = []byte("garbage")
-	_, m := run(t, []kafka.Event{assign(0), bad, msg(0, 6)}, p, false)
-	require.Equal(t, 1.0, testutil.ToFloat64(m.SkippedMessages))
-	require.Equal(t, map[int32]int64{0: 7}, offsetsOf(p.offsets[0]))
-	require.Equal(t, 1, p.produced)
+	bad.Value = []byte("huge")
+	c := &fakeConsumer{events: []kafka.Event{assign(0), bad, msg(0, 6)}, committed: map[int32]kafka.Offset{0: 5}, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: time.Second},
+		c, &fakeProducer{}, echo{}, zap.New(core), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+	require.NoError(t, w.Run(ctx))
+	entries := logs.FilterMessage("skipping invalid message").All()
+	require.Len(t, entries, 1)
+	f := entries[0].ContextMap()
+	require.Equal(t, topic, f["topic"])
+	require.Equal(t, int32(0), f["partition"])
+	require.Equal(t, int64(5), f["offset"])
+	require.Equal(t, "over_limit", f["reason"])
 }
 
 func TestRetriableCommitIsRetried(t *testing.T) {
