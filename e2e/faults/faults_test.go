@@ -4,7 +4,10 @@
 // (scripts/kafka-cluster.sh, replication factor 3, min.insync.replicas 2):
 // each test loads several months through two computers, breaks the cluster
 // while records flow, and ends with the aggregator's results exactly the
-// generator's and every source complete, without restarting a service.
+// generator's and every source complete, without restarting a service by
+// hand. A computer that must exit (its Kafka client stuck) is started again
+// under the same name and transactional id, as Kubernetes restarts a pod's
+// container, and the test checks that it said why.
 //
 //	make test-faults
 package faults
@@ -120,6 +123,18 @@ type load struct {
 	procs     []*harness.Proc
 	computers []*harness.Proc
 	months    int
+
+	mu           sync.Mutex
+	computerArgs []string
+	exits        []exit // computers that exited and were started again
+}
+
+// exit is a computer's exit during a load.
+type exit struct {
+	name string
+	code int
+	why  string // the error it logged last
+	at   time.Time
 }
 
 func startLoad(t *testing.T, name string, months []int, extra ...string) (*load, func() bool) {
@@ -132,19 +147,67 @@ func startLoad(t *testing.T, name string, months []int, extra ...string) (*load,
 	l.api = agg.Addr("api", time.Minute)
 	l.procs = append(l.procs, agg)
 	l.p.CreateComputeTopic(6)
+	l.computerArgs = append([]string{"--replication-factor", replicas}, extra...)
 	for i := 1; i <= 2; i++ {
-		c := l.p.Computer(fmt.Sprintf("computer-%d", i), append([]string{"--replication-factor", replicas}, extra...)...)
+		c := l.p.Computer(fmt.Sprintf("computer-%d", i), l.computerArgs...)
 		l.computers = append(l.computers, c)
 		l.procs = append(l.procs, c)
 	}
 	for _, c := range l.computers {
 		c.WaitReady(2 * time.Minute)
 	}
+	l.supervise()
 	check := func() bool {
 		harness.CheckAPI(t, l.api, want)
 		return true
 	}
 	return l, check
+}
+
+// supervise starts a computer that exits again, under the same name (and so
+// the same transactional id, whose next producer aborts what the last left
+// open), as a pod's restart policy does.
+func (l *load) supervise() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			l.mu.Lock()
+			for i, c := range l.computers {
+				if !c.Exited() {
+					continue
+				}
+				l.exits = append(l.exits, exit{name: c.Name, code: c.Wait(time.Second), why: lastError(c.Log()), at: time.Now()})
+				l.computers[i] = l.p.Computer(c.Name, l.computerArgs...)
+				l.procs = append(l.procs, l.computers[i])
+			}
+			l.mu.Unlock()
+		}
+	}()
+	l.t.Cleanup(func() { close(stop); <-done })
+}
+
+// lastError is the last error line of a JSON log: message and error.
+func lastError(log string) string {
+	why := "no error logged"
+	for _, line := range strings.Split(log, "\n") {
+		var e struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+			Err   string `json:"error"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && (e.Level == "error" || e.Level == "fatal") {
+			why = e.Msg + ": " + e.Err
+		}
+	}
+	return why
 }
 
 // read starts a reader on the files of the given months.
@@ -257,9 +320,18 @@ func (l *load) finish(check func() bool, pr *progress, fault time.Time, what str
 	longest, resumed := pr.stall(fault, uint64(l.months*records))
 	l.t.Logf("%s: records counted again %.1f s after the fault (longest stall %.1f s); results exact, %d sources complete",
 		what, resumed.Seconds(), longest.Seconds(), l.months)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.exits {
+		l.t.Logf("%s exited %.1f s after the fault with code %d and was started again; it logged: %s",
+			e.name, e.at.Sub(fault).Seconds(), e.code, e.why)
+		if e.code == 0 || !strings.Contains(e.why, "the Kafka client is stuck") {
+			l.t.Errorf("%s exited without saying it had to: code %d, %s", e.name, e.code, e.why)
+		}
+	}
 	for _, p := range l.procs {
-		if p.Exited() && p.Name != "reader-1" && p.Name != "reader-2" {
-			l.t.Errorf("%s exited during the fault", p.Name)
+		if p.Exited() && p.Name == "aggregator" {
+			l.t.Errorf("the aggregator exited during the fault")
 		}
 		l.t.Logf("%s logged: %s", p.Name, notable(p.Log(), fault))
 	}

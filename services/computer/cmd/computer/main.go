@@ -119,6 +119,11 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	g := new(errgroup.Group)
 	g.Go(func() error { return admin.Serve(adminCtx) })
 	err = w.Run(ctx)
+	if errors.Is(err, worker.ErrStuck) {
+		// Closing the clients would wait on the stuck call: exit now.
+		log.Error("exiting", zap.Error(err))
+		os.Exit(1)
+	}
 	stopAdmin()
 	return errors.Join(err, g.Wait())
 }

@@ -162,6 +162,12 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("subscribe to %s: %w", w.cfg.ComputeTopic, err)
 	}
 	defer func() {
+		if errors.Is(err, ErrStuck) {
+			// librdkafka is wedged: a commit or a Close would wait on it
+			// too. The process must exit; the next computer with this
+			// transactional id aborts the open transaction.
+			return
+		}
 		if w.inTxn {
 			if cerr := w.commit("shutdown"); cerr != nil {
 				err = errors.Join(err, cerr)
@@ -337,12 +343,21 @@ func (w *Worker) commit(why string) error {
 		if err != nil {
 			return w.abort(fmt.Errorf("consumer group metadata: %w", err))
 		}
-		if err := w.producer.SendOffsetsToTransaction(ctx, offsets, md); err != nil {
+		err = w.bounded(ctx, "send offsets to transaction", func(ctx context.Context) error {
+			return w.producer.SendOffsetsToTransaction(ctx, offsets, md)
+		})
+		if errors.Is(err, ErrStuck) {
+			return err
+		}
+		if err != nil {
 			return w.abortOrReplay(why, fmt.Errorf("send offsets to transaction: %w", err))
 		}
 	}
 	for {
-		err := w.producer.CommitTransaction(ctx)
+		err := w.bounded(ctx, "commit transaction", w.producer.CommitTransaction)
+		if errors.Is(err, ErrStuck) {
+			return err
+		}
 		if err == nil {
 			break
 		}
@@ -457,12 +472,45 @@ func (w *Worker) stillAssigned() bool {
 	return true
 }
 
+// ErrStuck: a transactional call into librdkafka did not return in time.
+// librdkafka's send_offsets_to_transaction can wait past its timeout when
+// the group coordinator it cached has gone, as after every broker of the
+// cluster restarted; the computer then exits, and its restart (by
+// Kubernetes) aborts the open transaction and goes on from the committed
+// offsets.
+var ErrStuck = errors.New("librdkafka did not return within the operation timeout and its grace: the Kafka client is stuck; exiting so that a restart aborts the open transaction and resumes from the committed offsets")
+
+// stuckGrace is how long past its context's deadline a transactional call
+// may take before the worker gives up on it (a variable for the tests).
+var stuckGrace = 10 * time.Second
+
+// bounded runs op, a transactional call, with ctx and waits for it at most
+// until ctx's deadline and stuckGrace after. A call that does not return by
+// then is left running and ErrStuck returned: the process must exit.
+func (w *Worker) bounded(ctx context.Context, what string, op func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- op(ctx) }()
+	wait := stuckGrace
+	if dl, ok := ctx.Deadline(); ok {
+		wait += time.Until(dl)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		w.m.Transactions.WithLabelValues("stuck").Inc()
+		return fmt.Errorf("%s: no answer after %s: %w", what, wait.Round(time.Second), ErrStuck)
+	}
+}
+
 // abortTxn aborts the open transaction, bounded by OpTimeout, and counts
 // it; the callers decide what follows.
 func (w *Worker) abortTxn() error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
 	defer cancel()
-	if err := w.producer.AbortTransaction(ctx); err != nil {
+	if err := w.bounded(ctx, "abort transaction", w.producer.AbortTransaction); err != nil {
 		return err
 	}
 	w.m.Transactions.WithLabelValues("aborted").Inc()
@@ -597,7 +645,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Messages that could not be decoded, or declared a size or count over a limit, and were skipped (their offsets committed), by topic and reason (schema.Reasons)."},
 			[]string{"topic", "reason"}),
 		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_transactions_total",
-			Help: "Transactions ended, by outcome: committed, aborted, failed."}, []string{"outcome"}),
+			Help: "Transactions ended, by outcome: committed, aborted, failed, stuck (librdkafka did not return; the computer exits)."}, []string{"outcome"}),
 		TransactionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_duration_seconds",
 			Help: "Time from the start of a transaction to its commit.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 		TransactionChunks: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_chunks",

@@ -103,7 +103,8 @@ type fakeProducer struct {
 	failAt     int // fail the produce call number failAt (1-based), 0: never
 	offsets    [][]kafka.TopicPartition
 	commitErrs []error
-	sendErrs   []error // returned by SendOffsetsToTransaction, one a call
+	sendErrs   []error       // returned by SendOffsetsToTransaction, one a call
+	block      chan struct{} // when not nil, SendOffsetsToTransaction waits for it to close, whatever its context says
 }
 
 func (p *fakeProducer) InitTransactions(context.Context) error {
@@ -120,6 +121,10 @@ func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
 }
 func (p *fakeProducer) SendOffsetsToTransaction(_ context.Context, offsets []kafka.TopicPartition, _ *kafka.ConsumerGroupMetadata) error {
 	p.calls = append(p.calls, "offsets")
+	if p.block != nil {
+		<-p.block
+		return nil
+	}
 	if len(p.sendErrs) > 0 {
 		err := p.sendErrs[0]
 		p.sendErrs = p.sendErrs[1:]
@@ -377,6 +382,30 @@ func TestInvalidMessageLoggedOnce(t *testing.T) {
 	require.Equal(t, int32(0), f["partition"])
 	require.Equal(t, int64(5), f["offset"])
 	require.Equal(t, "over_limit", f["reason"])
+}
+
+// TestStuckSendOffsetsEndsTheLoop: a SendOffsetsToTransaction that ignores
+// its timeout, as librdkafka's does when the group coordinator it cached is
+// gone, ends Run with ErrStuck once the timeout and its grace have passed,
+// without a commit, an abort or a Close that would wait on it too.
+func TestStuckSendOffsetsEndsTheLoop(t *testing.T) {
+	defer func(g time.Duration) { stuckGrace = g }(stuckGrace)
+	stuckGrace = 20 * time.Millisecond
+	p := &fakeProducer{block: make(chan struct{})}
+	defer close(p.block)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &fakeConsumer{events: []kafka.Event{assign(0), msg(0, 5), msg(0, 6)}, committed: map[int32]kafka.Offset{0: 5}, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 2, BatchAge: time.Hour, OpTimeout: 30 * time.Millisecond},
+		c, p, echo{}, zaptest.NewLogger(t), m, nil, httpserver.NewProbe(reg, "test"), lagtime.New("computers", time.Now, 0))
+	err := w.Run(ctx)
+	require.ErrorIs(t, err, ErrStuck)
+	require.ErrorContains(t, err, "send offsets to transaction: no answer after")
+	require.Equal(t, []string{"init", "begin", "offsets"}, p.calls, "nothing after the stuck call")
+	require.False(t, c.closed, "the consumer is not closed: Close would wait on the stuck client")
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("stuck")))
 }
 
 func TestRetriableCommitIsRetried(t *testing.T) {
