@@ -182,7 +182,9 @@ test-autoscaling: deps build ## KEDA scales real computers on lag: local broker,
 
 # Broker failures during a load on a three-node cluster of its own
 # (scripts/kafka-cluster.sh, replication factor 3, min.insync.replicas 2).
-TEST_FAULTS_KAFKA_PORT ?= 39292
+# Its ports lie below Linux's ephemeral range (32768-60999): a node started
+# again must not find its port taken as the source port of some connection.
+TEST_FAULTS_KAFKA_PORT ?= 29292
 
 .PHONY: test-faults
 test-faults: deps build ## Broker faults (leader killed, coordinator killed, broker paused, cluster restarted) during a load on a local 3-node cluster.
