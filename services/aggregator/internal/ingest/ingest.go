@@ -217,13 +217,9 @@ func (in *Ingest) invalid(msg *kafka.Message, topic, reason string, err error) {
 // restore reads the state topic to its end.
 func (in *Ingest) restore(ctx context.Context) error {
 	start := time.Now()
-	md, err := in.c.State.GetMetadata(&in.cfg.StateTopic, false, int(in.cfg.OpTimeout.Milliseconds()))
+	tm, err := in.topicMetadata(ctx, in.c.State, in.cfg.StateTopic)
 	if err != nil {
-		return fmt.Errorf("metadata of %s: %w", in.cfg.StateTopic, err)
-	}
-	tm, ok := md.Topics[in.cfg.StateTopic]
-	if !ok || tm.Error.Code() != kafka.ErrNoError {
-		return fmt.Errorf("state topic %s: %v", in.cfg.StateTopic, tm.Error)
+		return fmt.Errorf("state topic: %w", err)
 	}
 	var parts []kafka.TopicPartition
 	for _, p := range tm.Partitions {
@@ -297,16 +293,48 @@ func (in *Ingest) restoreRecord(msg *kafka.Message) {
 	}
 }
 
+// metadataSource is what topicMetadata asks: a consumer.
+type metadataSource interface {
+	GetMetadata(topic *string, allTopics bool, timeoutMs int) (*kafka.Metadata, error)
+}
+
+// metadataRetry is how often topicMetadata asks again.
+const metadataRetry = 100 * time.Millisecond
+
+// topicMetadata is topic's metadata with its partitions. A topic created a
+// moment ago (by this aggregator, or another service) may not be known yet
+// to the broker asked, a restarted one especially: unknown topic and leader
+// not available are asked again until OpTimeout has passed.
+func (in *Ingest) topicMetadata(ctx context.Context, c metadataSource, topic string) (kafka.TopicMetadata, error) {
+	deadline := time.Now().Add(in.cfg.OpTimeout)
+	for {
+		md, err := c.GetMetadata(&topic, false, int(in.cfg.OpTimeout.Milliseconds()))
+		if err != nil {
+			return kafka.TopicMetadata{}, fmt.Errorf("metadata of %s: %w", topic, err)
+		}
+		tm, ok := md.Topics[topic]
+		code := tm.Error.Code()
+		if ok && code == kafka.ErrNoError && len(tm.Partitions) > 0 {
+			return tm, nil
+		}
+		transient := !ok || code == kafka.ErrUnknownTopicOrPart || code == kafka.ErrLeaderNotAvailable || code == kafka.ErrNoError
+		if !transient || time.Now().After(deadline) {
+			return kafka.TopicMetadata{}, fmt.Errorf("%s: not found after %s (%v)", topic, in.cfg.OpTimeout, tm.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return kafka.TopicMetadata{}, ctx.Err()
+		case <-time.After(metadataRetry):
+		}
+	}
+}
+
 // assign gives the results consumer every partition, at the restored
 // offsets or the beginning.
 func (in *Ingest) assign() error {
-	md, err := in.c.Results.GetMetadata(&in.cfg.ResultsTopic, false, int(in.cfg.OpTimeout.Milliseconds()))
+	tm, err := in.topicMetadata(context.Background(), in.c.Results, in.cfg.ResultsTopic)
 	if err != nil {
-		return fmt.Errorf("metadata of %s: %w", in.cfg.ResultsTopic, err)
-	}
-	tm, ok := md.Topics[in.cfg.ResultsTopic]
-	if !ok || tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
-		return fmt.Errorf("results topic %s: not found (%v)", in.cfg.ResultsTopic, tm.Error)
+		return fmt.Errorf("results topic: %w", err)
 	}
 	var parts []kafka.TopicPartition
 	for _, p := range tm.Partitions {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -136,4 +137,36 @@ func TestInvalidStateRecordsAreSkipped(t *testing.T) {
 			require.Len(t, logs.FilterMessage("skipping invalid message").All(), 1)
 		})
 	}
+}
+
+// metadataAnswers answers GetMetadata with its errors in turn, then with
+// the topic and one partition.
+type metadataAnswers struct {
+	errs  []kafka.ErrorCode
+	calls int
+}
+
+func (m *metadataAnswers) GetMetadata(topic *string, _ bool, _ int) (*kafka.Metadata, error) {
+	m.calls++
+	tm := kafka.TopicMetadata{Topic: *topic, Partitions: []kafka.PartitionMetadata{{ID: 0}}}
+	if len(m.errs) > 0 {
+		tm = kafka.TopicMetadata{Topic: *topic, Error: kafka.NewError(m.errs[0], "", false)}
+		m.errs = m.errs[1:]
+	}
+	return &kafka.Metadata{Topics: map[string]kafka.TopicMetadata{*topic: tm}}, nil
+}
+
+// TestTopicMetadataWaitsForANewTopic: a topic just created, not yet known
+// to the broker asked, is asked for again; an error that lasts is returned.
+func TestTopicMetadataWaitsForANewTopic(t *testing.T) {
+	in := &Ingest{cfg: Config{OpTimeout: 2 * time.Second}}
+	m := &metadataAnswers{errs: []kafka.ErrorCode{kafka.ErrUnknownTopicOrPart, kafka.ErrLeaderNotAvailable}}
+	tm, err := in.topicMetadata(context.Background(), m, "state")
+	require.NoError(t, err)
+	require.Len(t, tm.Partitions, 1)
+	require.Equal(t, 3, m.calls)
+
+	in.cfg.OpTimeout = 0
+	_, err = in.topicMetadata(context.Background(), &metadataAnswers{errs: []kafka.ErrorCode{kafka.ErrUnknownTopicOrPart}}, "state")
+	require.ErrorContains(t, err, "state: not found after 0s")
 }
