@@ -61,17 +61,7 @@ func TestE2EPipeline(t *testing.T) {
 	reader := p.Reader("reader", filesArgs(dir)...)
 	require.Equal(t, 0, reader.Wait(3*time.Minute), "reader exit code")
 
-	var report struct {
-		Records uint64 `json:"records"`
-		Sources []struct {
-			Source string `json:"source"`
-			Acked  uint32 `json:"acked"`
-			Chunks uint32 `json:"chunks"`
-		} `json:"sources"`
-	}
-	out := reader.Stdout()
-	require.NotEmpty(t, out)
-	require.NoError(t, json.Unmarshal([]byte(out[len(out)-1]), &report))
+	report := lastReport(t, reader)
 	require.Equal(t, uint64(60_000), report.Records)
 	for _, s := range report.Sources {
 		require.Equal(t, s.Chunks, s.Acked, s.Source)
@@ -403,16 +393,7 @@ func goodZipPrefix(t *testing.T, path string) *tally.Tally {
 	require.NoError(t, err)
 	require.Equal(t, "PK\x03\x04", string(b[:4]))
 	start := 30 + int(binary.LittleEndian.Uint16(b[26:])) + int(binary.LittleEndian.Uint16(b[28:]))
-	data, err := io.ReadAll(flate.NewReader(bytes.NewReader(b[start:])))
-	require.True(t, errors.Is(err, io.ErrUnexpectedEOF), "want a truncated stream, got %v", err)
-	out := tally.New()
-	lines := strings.Split(string(data), "\n")
-	for i, line := range lines[:len(lines)-1] {
-		var r census.Record
-		require.NoError(t, census.Parse([]byte(line), i+1, &r))
-		out.Add(&r)
-	}
-	return out
+	return tabulateTruncated(t, flate.NewReader(bytes.NewReader(b[start:])))
 }
 
 // goodPrefix tabulates the complete records a truncated gzip still holds.
@@ -423,7 +404,13 @@ func goodPrefix(t *testing.T, path string) *tally.Tally {
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	require.NoError(t, err)
-	b, err := io.ReadAll(zr)
+	return tabulateTruncated(t, zr)
+}
+
+// tabulateTruncated tabulates the complete records of a stream cut short.
+func tabulateTruncated(t *testing.T, r io.Reader) *tally.Tally {
+	t.Helper()
+	b, err := io.ReadAll(r)
 	require.True(t, errors.Is(err, io.ErrUnexpectedEOF), "want a truncated stream, got %v", err)
 	out := tally.New()
 	lines := strings.Split(string(b), "\n")

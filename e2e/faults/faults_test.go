@@ -196,16 +196,31 @@ func (l *load) supervise() {
 
 const noError = "no error logged"
 
+// logEntry is what these tests read of a service's JSON log line.
+type logEntry struct {
+	Level string `json:"level"`
+	TS    string `json:"ts"` // zap's ISO 8601 (pkg/logging)
+	Msg   string `json:"msg"`
+	Err   string `json:"error"`
+}
+
+// logEntries are the JSON lines of a log, in order.
+func logEntries(log string) []logEntry {
+	var out []logEntry
+	for _, line := range strings.Split(log, "\n") {
+		var e logEntry
+		if json.Unmarshal([]byte(line), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // lastError is the last error line of a JSON log: message and error.
 func lastError(log string) string {
 	why := noError
-	for _, line := range strings.Split(log, "\n") {
-		var e struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Err   string `json:"error"`
-		}
-		if json.Unmarshal([]byte(line), &e) == nil && (e.Level == "error" || e.Level == "fatal") {
+	for _, e := range logEntries(log) {
+		if e.Level == "error" || e.Level == "fatal" {
 			why = e.Msg + ": " + e.Err
 		}
 	}
@@ -349,14 +364,8 @@ const zapISO8601 = "2006-01-02T15:04:05.000Z0700"
 // message with its count.
 func notable(log string, since time.Time) string {
 	counts := map[string]int{}
-	for _, line := range strings.Split(log, "\n") {
-		var e struct {
-			Level string `json:"level"`
-			TS    string `json:"ts"` // zap's ISO 8601 (pkg/logging)
-			Msg   string `json:"msg"`
-			Err   string `json:"error"`
-		}
-		if json.Unmarshal([]byte(line), &e) != nil || (e.Level != "warn" && e.Level != "error" && e.Level != "fatal") {
+	for _, e := range logEntries(log) {
+		if e.Level != "warn" && e.Level != "error" && e.Level != "fatal" {
 			continue
 		}
 		if ts, err := time.Parse(zapISO8601, e.TS); err == nil && ts.Before(since) {
