@@ -34,7 +34,10 @@ IMAGETEST_DIR   := imagetest
 # Integration tests get a broker of their own, apart from the demo's; the
 # least-privilege test (e2e/security) starts one more that enforces ACLs
 # (KAFKA_SECURITY=sasl_ssl), on TEST_SECURE_KAFKA_PORT and the port after it.
-TEST_KAFKA_PORT ?= 39092
+# Every fixed port the tests listen on lies below Linux's ephemeral range
+# (32768-60999): a server started (or started again) must not find its port
+# taken as the source port of some client connection.
+TEST_KAFKA_PORT ?= 29092
 TEST_SECURE_KAFKA_PORT ?= $(shell echo $$(($(TEST_KAFKA_PORT) + 10)))
 GO_TEST_FLAGS   ?=
 
@@ -148,8 +151,8 @@ charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); r
 
 # The control-plane test gets a control plane of its own (directory and
 # ports), apart from one a developer runs with kube-local.sh's defaults.
-TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD_PORT=32379 \
-	KUBE_APISERVER_PORT=36443 KUBE_CONTROLLER_MANAGER_PORT=30257 KUBE_SCHEDULER_PORT=30259
+TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD_PORT=22379 \
+	KUBE_APISERVER_PORT=26443 KUBE_CONTROLLER_MANAGER_PORT=20257 KUBE_SCHEDULER_PORT=20259
 
 .PHONY: test-kube
 test-kube: deps ## Install the charts on a local control plane with fake nodes (scripts/kube-local.sh), then stop it.
@@ -162,11 +165,11 @@ test-kube: deps ## Install the charts on a local control plane with fake nodes (
 # Lag-based autoscaling end to end (docs/autoscaling.md): a control plane,
 # KEDA and a broker of its own. AUTOSCALING_DOCS=docs rewrites the committed
 # docs/autoscaling-run.csv and .png from the run.
-TEST_AUTOSCALING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-autoscaling KUBE_ETCD_PORT=33379 \
-	KUBE_APISERVER_PORT=37443 KUBE_CONTROLLER_MANAGER_PORT=31257 KUBE_SCHEDULER_PORT=31259 KWOK_PORT=31247 \
-	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-autoscaling KEDA_ADAPTER_PORT=37444 KEDA_ADAPTER_HTTP_PORT=38082 \
-	KEDA_OPERATOR_METRICS_PORT=38080 KEDA_OPERATOR_HEALTH_PORT=38081 KEDA_OPERATOR_GRPC_PORT=39666
-TEST_AUTOSCALING_KAFKA_PORT ?= 39192
+TEST_AUTOSCALING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-autoscaling KUBE_ETCD_PORT=23379 \
+	KUBE_APISERVER_PORT=27443 KUBE_CONTROLLER_MANAGER_PORT=21257 KUBE_SCHEDULER_PORT=21259 KWOK_PORT=21247 \
+	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-autoscaling KEDA_ADAPTER_PORT=27444 KEDA_ADAPTER_HTTP_PORT=28082 \
+	KEDA_OPERATOR_METRICS_PORT=28080 KEDA_OPERATOR_HEALTH_PORT=28081 KEDA_OPERATOR_GRPC_PORT=29666
+TEST_AUTOSCALING_KAFKA_PORT ?= 29192
 AUTOSCALING_DOCS ?=
 
 .PHONY: test-autoscaling
@@ -182,8 +185,6 @@ test-autoscaling: deps build ## KEDA scales real computers on lag: local broker,
 
 # Broker failures during a load on a three-node cluster of its own
 # (scripts/kafka-cluster.sh, replication factor 3, min.insync.replicas 2).
-# Its ports lie below Linux's ephemeral range (32768-60999): a node started
-# again must not find its port taken as the source port of some connection.
 TEST_FAULTS_KAFKA_PORT ?= 29292
 
 .PHONY: test-faults

@@ -3,7 +3,7 @@
 # else a local broker (scripts/kafka-local.sh, port KAFKA_PORT) that is
 # started for the command and stopped after it, whatever the command's fate.
 #
-#   KAFKA_PORT=39092 scripts/with-kafka.sh go test -tags integration ./...
+#   KAFKA_PORT=29092 scripts/with-kafka.sh go test -tags integration ./...
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
