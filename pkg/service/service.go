@@ -1,6 +1,12 @@
 // Package service runs a service's main: the configuration every service
 // shares (admin address, Kafka connection, logs, --version), the logger,
-// signal handling, and one exit point with conventional exit codes.
+// the metrics registry, the admin server, signal handling, and one exit
+// point with conventional exit codes.
+//
+// The admin server starts before the service and stops after it: /healthz
+// answers from the first second, whatever Kafka is doing, and /readyz
+// answers from the probe the service sets as its lifecycle goes on. A slow
+// or absent broker shows as "not ready", never as a liveness failure.
 package service
 
 import (
@@ -13,11 +19,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
+	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/logging"
+	"github.com/kafka-scale/kafka-scale/pkg/metrics"
 	"github.com/kafka-scale/kafka-scale/pkg/version"
 )
 
@@ -54,14 +63,25 @@ const (
 	ExitUsage  = 2 // bad flags or configuration
 )
 
-// Main parses the configuration, builds the logger, and runs serve until
-// it returns or SIGINT/SIGTERM cancels its context. It returns the exit
-// code.
-func Main[C Config](name string, parse func() (C, error), serve func(context.Context, C, *zap.Logger) error) int {
+// Runtime is what Main hands a service: the logger, the process's one
+// metrics registry (served on /metrics), and the probe /readyz answers
+// from, which starts not ready ("starting").
+type Runtime struct {
+	Log      *zap.Logger
+	Registry *prometheus.Registry
+	Probe    *httpserver.Probe
+	// AdminAddr is the address the admin server listens on.
+	AdminAddr string
+}
+
+// Main parses the configuration, builds the logger, starts the admin
+// server, and runs serve until it returns or SIGINT/SIGTERM cancels its
+// context; the admin server stops last. It returns the exit code.
+func Main[C Config](name string, parse func() (C, error), serve func(context.Context, C, *Runtime) error) int {
 	return run(name, os.Stdout, os.Stderr, parse, serve)
 }
 
-func run[C Config](name string, stdout, stderr io.Writer, parse func() (C, error), serve func(context.Context, C, *zap.Logger) error) int {
+func run[C Config](name string, stdout, stderr io.Writer, parse func() (C, error), serve func(context.Context, C, *Runtime) error) int {
 	cfg, err := parse()
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -89,7 +109,37 @@ func run[C Config](name string, stdout, stderr io.Writer, parse func() (C, error
 	defer stop()
 	log.Info("starting", zap.String("version", version.Version), zap.String("commit", version.Commit))
 	extkafka.LogLinkInfo(log)
-	if err := serve(ctx, cfg, log); err != nil {
+
+	reg := metrics.NewRegistry(name)
+	probe := httpserver.NewProbe(reg, "starting")
+	admin, err := httpserver.Listen("admin", base.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
+	if err != nil {
+		log.Error(name+" failed", zap.Error(err))
+		return ExitFailed
+	}
+	// A service that cannot serve its probes is restarted by the kubelet
+	// anyway: an admin server that fails stops the service too.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	adminCtx, stopAdmin := context.WithCancel(context.Background())
+	adminDone := make(chan error, 1)
+	go func() {
+		err := admin.Serve(adminCtx)
+		if err != nil {
+			cancel(err)
+		}
+		adminDone <- err
+	}()
+	// Stopping is not ready: a shutdown that flushes and commits takes a
+	// while, and no new work should be routed here meanwhile.
+	stopping := context.AfterFunc(ctx, func() { probe.SetNotReady("stopping") })
+	err = serve(ctx, cfg, &Runtime{Log: log, Registry: reg, Probe: probe, AdminAddr: admin.Addr()})
+	stopping()
+	stopAdmin()
+	if aerr := <-adminDone; aerr != nil {
+		err = errors.Join(err, aerr)
+	}
+	if err != nil {
 		log.Error(name+" failed", zap.Error(err))
 		return ExitFailed
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 )
 
 type cfg struct {
@@ -30,21 +29,21 @@ func TestRun(t *testing.T) {
 		wantErr    string
 		wantServed bool
 	}{
-		{name: "serves", cfg: cfg{Common: Common{Log: defaultLog, Kafka: local}}, wantCode: ExitOK, wantServed: true},
-		{name: "serve fails", cfg: cfg{Common: Common{Log: defaultLog, Kafka: local}}, serveErr: boom, wantCode: ExitFailed, wantServed: true},
+		{name: "serves", cfg: cfg{Common: Common{MetricsAddr: anyPort, Log: defaultLog, Kafka: local}}, wantCode: ExitOK, wantServed: true},
+		{name: "serve fails", cfg: cfg{Common: Common{MetricsAddr: anyPort, Log: defaultLog, Kafka: local}}, serveErr: boom, wantCode: ExitFailed, wantServed: true},
 		{name: "version", cfg: cfg{Common: Common{Version: true}}, wantCode: ExitOK, wantOut: "svc dev (commit unknown"},
 		{name: "help", parseErr: flag.ErrHelp, wantCode: ExitOK},
 		{name: "bad flag", parseErr: errors.New("flag provided but not defined: -x"), wantCode: ExitUsage, wantErr: "svc: flag provided but not defined: -x"},
-		{name: "invalid", cfg: cfg{Common: Common{Log: defaultLog, Kafka: local}, bad: errors.New("--partitions 0: want at least 1")}, wantCode: ExitUsage,
+		{name: "invalid", cfg: cfg{Common: Common{MetricsAddr: anyPort, Log: defaultLog, Kafka: local}, bad: errors.New("--partitions 0: want at least 1")}, wantCode: ExitUsage,
 			wantErr: "svc: invalid configuration: --partitions 0: want at least 1"},
-		{name: "bad log level", cfg: cfg{Common: Common{Log: badLog, Kafka: local}}, wantCode: ExitUsage, wantErr: `log level "loud"`},
+		{name: "bad log level", cfg: cfg{Common: Common{MetricsAddr: anyPort, Log: badLog, Kafka: local}}, wantCode: ExitUsage, wantErr: `log level "loud"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			served := false
 			c := tc.cfg
 			code := run("svc", &stdout, &stderr, func() (*cfg, error) { return &c, tc.parseErr },
-				func(context.Context, *cfg, *zap.Logger) error { served = true; return tc.serveErr })
+				func(context.Context, *cfg, *Runtime) error { served = true; return tc.serveErr })
 			require.Equal(t, tc.wantCode, code)
 			require.Equal(t, tc.wantServed, served)
 			require.Contains(t, stdout.String(), tc.wantOut)

@@ -7,8 +7,8 @@ require (
 	github.com/kafka-scale/kafka-scale/pkg v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
-	golang.org/x/sync v0.22.0
 )
 
 require (

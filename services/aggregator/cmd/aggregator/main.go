@@ -9,12 +9,9 @@ import (
 	"os"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
-	"github.com/kafka-scale/kafka-scale/pkg/metrics"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/api"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/config"
@@ -26,21 +23,28 @@ func main() {
 	os.Exit(service.Main("aggregator", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, serve))
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	reg := metrics.NewRegistry("aggregator")
+func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) (err error) {
+	log, reg, probe := rt.Log, rt.Registry, rt.Probe
 	stats := extkafka.NewStats(reg)
-	probe := httpserver.NewProbe(reg, "starting")
 	store := state.New()
 	reg.MustRegister(state.NewCollector(store))
-	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
-	if err != nil {
-		return err
-	}
 	apiSrv, err := httpserver.Listen("api", cfg.Listen, api.Handler(store, log, reg), log)
 	if err != nil {
 		return err
 	}
+	// The API answers from the start, from an empty store until the state
+	// is restored; /readyz says when it is.
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- apiSrv.Serve(apiCtx) }()
+	defer func() {
+		stopAPI()
+		if aerr := <-apiDone; aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+	}()
 
+	probe.SetNotReady("creating the topics " + cfg.ResultsTopic + " and " + cfg.StateTopic)
 	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
 	if err != nil {
 		return err
@@ -84,11 +88,5 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		SnapshotInterval: cfg.SnapshotInterval, OpTimeout: cfg.OpTimeout},
 		ingest.Clients{Results: results, State: stateConsumer, Producer: producer}, store, log, ingest.NewMetrics(reg), stats, probe)
 
-	srvCtx, stopServers := context.WithCancel(context.Background())
-	g := new(errgroup.Group)
-	g.Go(func() error { return admin.Serve(srvCtx) })
-	g.Go(func() error { return apiSrv.Serve(srvCtx) })
-	err = in.Run(ctx)
-	stopServers()
-	return errors.Join(err, g.Wait())
+	return in.Run(ctx)
 }

@@ -15,12 +15,9 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
-	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
 	"github.com/kafka-scale/kafka-scale/pkg/lagtime"
-	"github.com/kafka-scale/kafka-scale/pkg/metrics"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/computer/internal/config"
 	"github.com/kafka-scale/kafka-scale/services/computer/internal/tabulate"
@@ -48,17 +45,13 @@ func gcPercent(lookup func(string) (string, bool)) (int, bool) {
 	return 400, true
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	reg := metrics.NewRegistry("computer")
+func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
+	log, reg, probe := rt.Log, rt.Registry, rt.Probe
 	stats := extkafka.NewStats(reg)
 	lag := lagtime.New(cfg.Group, time.Now, lagtime.DefaultMaxSamples)
 	reg.MustRegister(lag)
-	probe := httpserver.NewProbe(reg, "waiting for a partition assignment")
-	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
-	if err != nil {
-		return err
-	}
 
+	probe.SetNotReady("creating the results topic " + cfg.ResultsTopic)
 	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
 	if err != nil {
 		return err
@@ -86,6 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		consumer.Close()
 		return err
 	}
+	probe.SetNotReady("waiting for a partition assignment")
 	producerEvents := make(chan struct{})
 	go func() {
 		defer close(producerEvents)
@@ -115,15 +109,11 @@ func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		ProcessingLog: processingLog,
 	}, consumer, producer, tabulate.New(reg, log), log, worker.NewMetrics(reg), stats, probe, lag)
 
-	adminCtx, stopAdmin := context.WithCancel(context.Background())
-	g := new(errgroup.Group)
-	g.Go(func() error { return admin.Serve(adminCtx) })
 	err = w.Run(ctx)
 	if errors.Is(err, worker.ErrStuck) {
 		// Closing the clients would wait on the stuck call: exit now.
 		log.Error("exiting", zap.Error(err))
-		os.Exit(1)
+		os.Exit(service.ExitFailed)
 	}
-	stopAdmin()
-	return errors.Join(err, g.Wait())
+	return err
 }

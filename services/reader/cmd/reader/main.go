@@ -12,11 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
-	"github.com/kafka-scale/kafka-scale/pkg/httpserver"
-	"github.com/kafka-scale/kafka-scale/pkg/metrics"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/config"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/load"
@@ -27,24 +24,11 @@ func main() {
 	os.Exit(service.Main("reader", func() (*config.Config, error) { return config.Parse(os.Args[1:], nil) }, run))
 }
 
-func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
-	reg := metrics.NewRegistry("reader")
+func run(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
+	log, reg, probe := rt.Log, rt.Registry, rt.Probe
 	m := load.NewMetrics(reg)
 	stats := extkafka.NewStats(reg)
-	probe := httpserver.NewProbe(reg, "creating the compute topic")
-	admin, err := httpserver.Listen("admin", cfg.MetricsAddr, httpserver.AdminHandler(reg, probe), log)
-	if err != nil {
-		return err
-	}
-	adminCtx, stopAdmin := context.WithCancel(context.Background())
-	g := new(errgroup.Group)
-	g.Go(func() error { return admin.Serve(adminCtx) })
-	defer func() {
-		stopAdmin()
-		if err := g.Wait(); err != nil {
-			log.Warn("admin server", zap.Error(err))
-		}
-	}()
+	probe.SetNotReady("creating the compute topic")
 
 	sources, err := sourcesOf(cfg, log, m)
 	if err != nil {
