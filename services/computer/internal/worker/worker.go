@@ -83,6 +83,13 @@ type Consumer interface {
 	GetWatermarkOffsets(topic string, partition int32) (low, high int64, err error)
 	QueryWatermarkOffsets(topic string, partition int32, timeoutMs int) (low, high int64, err error)
 	Position(partitions []kafka.TopicPartition) ([]kafka.TopicPartition, error)
+	// The rebalance callback assigns and unassigns itself, to see the
+	// errors: those of the library's own calls are lost.
+	GetRebalanceProtocol() string
+	Assign(partitions []kafka.TopicPartition) error
+	IncrementalAssign(partitions []kafka.TopicPartition) error
+	Unassign() error
+	IncrementalUnassign(partitions []kafka.TopicPartition) error
 	Close() error
 }
 
@@ -123,6 +130,9 @@ type Worker struct {
 	assigned  int
 	plog      []byte    // processing log lines not yet written
 	plogOut   io.Writer // cfg.ProcessingLog, nil once a write failed
+	// rebalanceErr is what the rebalance callback failed to do; the loop
+	// returns it (confluent-kafka-go ignores the callback's return).
+	rebalanceErr error
 }
 
 type partitionKey struct {
@@ -149,17 +159,17 @@ func New(cfg Config, c Consumer, p Producer, proc Processor, log *zap.Logger, m 
 
 // Run consumes until ctx is done or a fatal error occurs. On the way out it
 // commits the open transaction (or aborts it when that fails) and leaves the
-// group cleanly.
+// group cleanly. It closes the consumer, on every path but ErrStuck's.
 func (w *Worker) Run(ctx context.Context) (err error) {
 	ictx, cancel := context.WithTimeout(context.Background(), w.cfg.OpTimeout)
 	err = w.producer.InitTransactions(ictx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("init transactions: %w",
-			extkafka.NotAuthorized(err, extkafka.ResourceTransactionalID, w.cfg.TransactionalID, "Describe", "Write"))
+		return errors.Join(fmt.Errorf("init transactions: %w",
+			extkafka.NotAuthorized(err, extkafka.ResourceTransactionalID, w.cfg.TransactionalID, "Describe", "Write")), w.closeConsumer())
 	}
 	if err := w.consumer.SubscribeTopics([]string{w.cfg.ComputeTopic}, w.rebalance); err != nil {
-		return fmt.Errorf("subscribe to %s: %w", w.cfg.ComputeTopic, err)
+		return errors.Join(fmt.Errorf("subscribe to %s: %w", w.cfg.ComputeTopic, err), w.closeConsumer())
 	}
 	defer func() {
 		if errors.Is(err, ErrStuck) {
@@ -176,9 +186,13 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		w.writeProcessingLog()
 		w.waking.Wait()
 		// Close leaves the group; with cooperative rebalancing the others
-		// keep their partitions and take over ours.
-		if cerr := w.consumer.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close consumer: %w", cerr))
+		// keep their partitions and take over ours. It runs the rebalance
+		// callback for the partitions it gives up.
+		if cerr := w.closeConsumer(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		if rerr := w.takeRebalanceErr(); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
 	}()
 	for ctx.Err() == nil {
@@ -189,9 +203,19 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+func (w *Worker) closeConsumer() error {
+	if err := w.consumer.Close(); err != nil {
+		return fmt.Errorf("close consumer: %w", err)
+	}
+	return nil
+}
+
 // step polls once and commits the transaction when it is due.
 func (w *Worker) step() error {
 	ev := w.consumer.Poll(100)
+	if err := w.takeRebalanceErr(); err != nil {
+		return err
+	}
 	if w.wake {
 		w.wake = false
 		w.wakeFetcher()
@@ -556,44 +580,100 @@ func (w *Worker) rewind() error {
 	return nil
 }
 
-// rebalance runs inside Poll. Before partitions are revoked the open
-// transaction is committed, so the next owner starts where this one stopped;
-// when the assignment was lost (the session timed out, another member may
-// own the partitions already) it is aborted instead.
-func (w *Worker) rebalance(c *kafka.Consumer, ev kafka.Event) error {
+// rebalance runs inside Poll (and Close). Before partitions are revoked
+// the open transaction is committed, so the next owner starts where this
+// one stopped; when the assignment was lost (the session timed out,
+// another member may own the partitions already) it is aborted instead.
+// confluent-kafka-go ignores the callback's return value, and the errors
+// of the assign calls it makes when the callback does not: the callback
+// makes them itself and keeps every error for the loop to return.
+func (w *Worker) rebalance(_ *kafka.Consumer, ev kafka.Event) error {
+	var err error
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
-		w.m.Rebalances.WithLabelValues("assigned").Inc()
-		w.assigned += len(e.Partitions)
-		w.m.AssignedPartitions.Set(float64(w.assigned))
-		w.log.Info("partitions assigned", zap.Int("added", len(e.Partitions)), zap.Int("assigned", w.assigned))
-		w.wake = true
-		w.probe.SetReady()
+		err = w.assign(e.Partitions)
 	case kafka.RevokedPartitions:
-		w.m.Rebalances.WithLabelValues("revoked").Inc()
-		if w.consumer.AssignmentLost() {
-			w.log.Warn("assignment lost; aborting the open transaction", zap.Int("partitions", len(e.Partitions)))
-			if w.inTxn {
-				if err := w.abortTxn(); err != nil {
-					return fmt.Errorf("abort transaction on lost assignment: %w", err)
-				}
-				w.endTxn()
-			}
-		} else if w.inTxn {
-			if err := w.commit("revoke"); err != nil {
-				return err
-			}
-		}
-		if w.lag != nil {
-			for _, tp := range e.Partitions {
-				w.lag.Forget(*tp.Topic, tp.Partition)
-			}
-		}
-		w.assigned = max(0, w.assigned-len(e.Partitions))
-		w.m.AssignedPartitions.Set(float64(w.assigned))
-		w.log.Info("partitions revoked", zap.Int("removed", len(e.Partitions)), zap.Int("assigned", w.assigned))
+		err = w.revoke(e.Partitions)
+	}
+	if err != nil {
+		w.rebalanceErr = errors.Join(w.rebalanceErr, err)
+	}
+	return err
+}
+
+// takeRebalanceErr returns, once, what the rebalance callback failed to do.
+func (w *Worker) takeRebalanceErr() error {
+	err := w.rebalanceErr
+	w.rebalanceErr = nil
+	if err != nil {
+		return fmt.Errorf("rebalance: %w", err)
 	}
 	return nil
+}
+
+func (w *Worker) cooperative() bool { return w.consumer.GetRebalanceProtocol() == "COOPERATIVE" }
+
+func (w *Worker) assign(partitions []kafka.TopicPartition) error {
+	w.m.Rebalances.WithLabelValues("assigned").Inc()
+	var err error
+	if w.cooperative() {
+		err = w.consumer.IncrementalAssign(partitions)
+	} else {
+		err = w.consumer.Assign(partitions)
+	}
+	if err != nil {
+		return fmt.Errorf("assign %d partitions of %s: %w", len(partitions), w.cfg.ComputeTopic, err)
+	}
+	w.assigned += len(partitions)
+	w.m.AssignedPartitions.Set(float64(w.assigned))
+	w.log.Info("partitions assigned", zap.Int("added", len(partitions)), zap.Int("assigned", w.assigned))
+	w.wake = true
+	w.probe.SetReady()
+	return nil
+}
+
+// revoke ends the open transaction and gives the partitions up, whether
+// or not the transaction could be ended: they are no longer this member's.
+func (w *Worker) revoke(partitions []kafka.TopicPartition) error {
+	w.m.Rebalances.WithLabelValues("revoked").Inc()
+	var errs []error
+	if w.consumer.AssignmentLost() {
+		w.log.Warn("assignment lost; aborting the open transaction", zap.Int("partitions", len(partitions)))
+		if w.inTxn {
+			if err := w.abortTxn(); err != nil {
+				errs = append(errs, fmt.Errorf("abort transaction on lost assignment of %d partitions: %w", len(partitions), err))
+			}
+		}
+	} else if w.inTxn {
+		if err := w.commit("revoke"); err != nil {
+			errs = append(errs, fmt.Errorf("commit transaction on revoke of %d partitions: %w", len(partitions), err))
+		}
+	}
+	if w.inTxn {
+		// The commit or the abort failed and the loop ends: the
+		// transaction read partitions no longer this member's, and the
+		// shutdown must not commit it. The broker aborts it at its
+		// timeout, or the next producer with this transactional id does.
+		w.endTxn()
+	}
+	var err error
+	if w.cooperative() {
+		err = w.consumer.IncrementalUnassign(partitions)
+	} else {
+		err = w.consumer.Unassign()
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("unassign %d partitions of %s: %w", len(partitions), w.cfg.ComputeTopic, err))
+	}
+	if w.lag != nil {
+		for _, tp := range partitions {
+			w.lag.Forget(*tp.Topic, tp.Partition)
+		}
+	}
+	w.assigned = max(0, w.assigned-len(partitions))
+	w.m.AssignedPartitions.Set(float64(w.assigned))
+	w.log.Info("partitions revoked", zap.Int("removed", len(partitions)), zap.Int("assigned", w.assigned))
+	return errors.Join(errs...)
 }
 
 // ServeProducerEvents handles what the transactional producer reports on

@@ -2,10 +2,12 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +40,10 @@ type fakeConsumer struct {
 	closed    bool
 	cancel    context.CancelFunc // called when the script runs out
 	queries   atomic.Int32       // QueryWatermarkOffsets calls
+	eager     bool               // the classic protocol's eager rebalancing, not cooperative
+	assignErr error              // returned by the assign calls
+	revokeErr error              // returned by the unassign calls
+	unassigns int
 }
 
 func (c *fakeConsumer) SubscribeTopics(_ []string, cb kafka.RebalanceCb) error { c.cb = cb; return nil }
@@ -48,17 +54,50 @@ func (c *fakeConsumer) Poll(int) kafka.Event {
 	}
 	ev := c.events[0]
 	c.events = c.events[1:]
-	switch e := ev.(type) {
-	case kafka.AssignedPartitions:
-		c.assigned = append(c.assigned, e.Partitions...)
-		_ = c.cb(nil, e)
-		return nil
-	case kafka.RevokedPartitions:
-		_ = c.cb(nil, e)
-		c.assigned = nil
+	switch ev.(type) {
+	case kafka.AssignedPartitions, kafka.RevokedPartitions:
+		_ = c.cb(nil, ev) // as confluent-kafka-go does, the return is ignored
 		return nil
 	}
 	return ev
+}
+func (c *fakeConsumer) GetRebalanceProtocol() string {
+	if c.eager {
+		return "EAGER"
+	}
+	return "COOPERATIVE"
+}
+func (c *fakeConsumer) Assign(ps []kafka.TopicPartition) error {
+	if c.assignErr != nil {
+		return c.assignErr
+	}
+	c.assigned = ps
+	return nil
+}
+func (c *fakeConsumer) IncrementalAssign(ps []kafka.TopicPartition) error {
+	if c.assignErr != nil {
+		return c.assignErr
+	}
+	c.assigned = append(c.assigned, ps...)
+	return nil
+}
+func (c *fakeConsumer) Unassign() error {
+	c.unassigns++
+	if c.revokeErr != nil {
+		return c.revokeErr
+	}
+	c.assigned = nil
+	return nil
+}
+func (c *fakeConsumer) IncrementalUnassign(ps []kafka.TopicPartition) error {
+	c.unassigns++
+	if c.revokeErr != nil {
+		return c.revokeErr
+	}
+	c.assigned = slices.DeleteFunc(c.assigned, func(tp kafka.TopicPartition) bool {
+		return slices.ContainsFunc(ps, func(r kafka.TopicPartition) bool { return r.Partition == tp.Partition })
+	})
+	return nil
 }
 func (c *fakeConsumer) Assignment() ([]kafka.TopicPartition, error) { return c.assigned, nil }
 func (c *fakeConsumer) AssignmentLost() bool                        { return c.lost }
@@ -105,11 +144,13 @@ type fakeProducer struct {
 	commitErrs []error
 	sendErrs   []error       // returned by SendOffsetsToTransaction, one a call
 	block      chan struct{} // when not nil, SendOffsetsToTransaction waits for it to close, whatever its context says
+	abortErr   error         // returned by AbortTransaction
+	initErr    error         // returned by InitTransactions
 }
 
 func (p *fakeProducer) InitTransactions(context.Context) error {
 	p.calls = append(p.calls, "init")
-	return nil
+	return p.initErr
 }
 func (p *fakeProducer) BeginTransaction() error { p.calls = append(p.calls, "begin"); return nil }
 func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
@@ -144,7 +185,7 @@ func (p *fakeProducer) CommitTransaction(context.Context) error {
 }
 func (p *fakeProducer) AbortTransaction(context.Context) error {
 	p.calls = append(p.calls, "abort")
-	return nil
+	return p.abortErr
 }
 func (p *fakeProducer) Flush(int) int { return 0 }
 
@@ -482,4 +523,73 @@ func TestServeProducerEvents(t *testing.T) {
 		msgs = append(msgs, e.Message)
 	}
 	require.Equal(t, []string{"producer error", "result not delivered"}, msgs)
+}
+
+// confluent-kafka-go ignores the rebalance callback's return value: what
+// the callback failed to do ends Run with an error that says what failed,
+// and the partitions revoked are given up all the same.
+func TestRebalanceErrorsEndTheLoop(t *testing.T) {
+	fenced := kafka.NewError(kafka.ErrFenced, "producer fenced", true)
+	timedOut := kafka.NewError(kafka.ErrTimedOut, "abort timed out", false)
+	unknown := kafka.NewError(kafka.ErrUnknownMemberID, "unknown member", false)
+	for _, tc := range []struct {
+		name          string
+		events        []kafka.Event
+		consumer      *fakeConsumer
+		producer      *fakeProducer
+		wantErr       error
+		wantMsg       string
+		wantUnassigns int
+		wantCalls     []string
+	}{
+		{name: "commit on revoke", events: []kafka.Event{assign(0), msg(0, 5), revoke(0), msg(0, 6)},
+			producer: &fakeProducer{commitErrs: []error{fenced}}, wantErr: fenced,
+			wantMsg: "rebalance: commit transaction on revoke of 1 partitions: commit transaction: ", wantUnassigns: 1,
+			wantCalls: []string{"init", "begin", "offsets", "commit"}},
+		{name: "abort on lost assignment", events: []kafka.Event{assign(0), msg(0, 5), revoke(0), msg(0, 6)},
+			consumer: &fakeConsumer{lost: true}, producer: &fakeProducer{abortErr: timedOut}, wantErr: timedOut,
+			wantMsg: "rebalance: abort transaction on lost assignment of 1 partitions: ", wantUnassigns: 1,
+			wantCalls: []string{"init", "begin", "abort"}},
+		{name: "incremental assign", events: []kafka.Event{assign(0, 1), msg(0, 5)},
+			consumer: &fakeConsumer{assignErr: unknown}, wantErr: unknown,
+			wantMsg: "rebalance: assign 2 partitions of compute: ", wantCalls: []string{"init"}},
+		{name: "eager assign", events: []kafka.Event{assign(0, 1), msg(0, 5)},
+			consumer: &fakeConsumer{eager: true, assignErr: unknown}, wantErr: unknown,
+			wantMsg: "rebalance: assign 2 partitions of compute: ", wantCalls: []string{"init"}},
+		{name: "incremental unassign", events: []kafka.Event{assign(0), revoke(0), msg(0, 5)},
+			consumer: &fakeConsumer{revokeErr: unknown}, wantErr: unknown,
+			wantMsg: "rebalance: unassign 1 partitions of compute: ", wantUnassigns: 1, wantCalls: []string{"init"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c, p := cmp.Or(tc.consumer, &fakeConsumer{}), cmp.Or(tc.producer, &fakeProducer{})
+			c.events, c.committed, c.cancel = tc.events, map[int32]kafka.Offset{}, cancel
+			reg := prometheus.NewRegistry()
+			w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 10, BatchAge: time.Hour, OpTimeout: time.Second},
+				c, p, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+			err := w.Run(ctx)
+			require.ErrorIs(t, err, tc.wantErr)
+			require.ErrorContains(t, err, tc.wantMsg)
+			require.NotEmpty(t, c.events, "the loop ended at the rebalance, not at the end of the script")
+			require.True(t, c.closed, "consumer closed")
+			require.Equal(t, tc.wantUnassigns, c.unassigns, "revoked partitions given up")
+			require.Equal(t, tc.wantCalls, p.calls)
+		})
+	}
+}
+
+// A producer that cannot start its transactions fails Run, which closes
+// the consumer all the same.
+func TestInitFailureClosesTheConsumer(t *testing.T) {
+	c := &fakeConsumer{cancel: func() {}}
+	reg := prometheus.NewRegistry()
+	down := kafka.NewError(kafka.ErrTimedOut, "coordinator not available", false)
+	w := New(Config{ComputeTopic: topic, ResultsTopic: "results", BatchChunks: 10, BatchAge: time.Hour, OpTimeout: time.Second},
+		c, &fakeProducer{initErr: down}, echo{}, zaptest.NewLogger(t), NewMetrics(reg), nil, httpserver.NewProbe(reg, "test"), nil)
+	err := w.Run(context.Background())
+	require.ErrorIs(t, err, down)
+	require.ErrorContains(t, err, "init transactions: ")
+	require.True(t, c.closed)
+	require.Nil(t, c.cb, "not subscribed")
 }
