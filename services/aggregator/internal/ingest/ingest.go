@@ -42,11 +42,39 @@ type Config struct {
 type Clients struct {
 	// Results is assigned the results topic's partitions; it must have
 	// enable.partition.eof=true and isolation.level=read_committed.
-	Results *kafka.Consumer
+	Results ResultsConsumer
 	// State reads the state topic on restore (read_committed, no group).
-	State *kafka.Consumer
+	State StateConsumer
 	// Producer is transactional; it writes snapshots.
-	Producer *kafka.Producer
+	Producer Producer
+}
+
+// ResultsConsumer is the part of *kafka.Consumer that reads the results
+// topic.
+type ResultsConsumer interface {
+	metadataSource
+	Assign(partitions []kafka.TopicPartition) error
+	Poll(timeoutMs int) kafka.Event
+	Position(partitions []kafka.TopicPartition) ([]kafka.TopicPartition, error)
+	CommitOffsets(offsets []kafka.TopicPartition) ([]kafka.TopicPartition, error)
+}
+
+// StateConsumer is the part of *kafka.Consumer that reads the state topic
+// on restore.
+type StateConsumer interface {
+	metadataSource
+	Assign(partitions []kafka.TopicPartition) error
+	Unassign() error
+	Poll(timeoutMs int) kafka.Event
+}
+
+// Producer is the part of *kafka.Producer that writes snapshots.
+type Producer interface {
+	extkafka.Producer
+	InitTransactions(ctx context.Context) error
+	BeginTransaction() error
+	CommitTransaction(ctx context.Context) error
+	AbortTransaction(ctx context.Context) error
 }
 
 // Ingest runs restore, consume and snapshot.
