@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,4 +93,29 @@ func TestAdminAddressInUse(t *testing.T) {
 	})
 	require.Equal(t, ExitFailed, code)
 	require.False(t, served)
+}
+
+// SIGTERM cancels the service's context, and the service is not ready
+// while it stops; the admin server still answers.
+func TestNotReadyWhileStopping(t *testing.T) {
+	c := cfg{Common: Common{MetricsAddr: anyPort, Log: defaultLog, Kafka: local}}
+	code := run("svc", io.Discard, io.Discard, func() (*cfg, error) { return &c, nil }, func(ctx context.Context, _ *cfg, rt *Runtime) error {
+		rt.Probe.SetReady()
+		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+		<-ctx.Done()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			code, body := probe("http://" + rt.AdminAddr + "/readyz")
+			if code == http.StatusServiceUnavailable {
+				require.Contains(t, body, "not ready: stopping")
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "still ready 5 s after SIGTERM: %d %s", code, body)
+			time.Sleep(10 * time.Millisecond) // polling interval
+		}
+		code, _ := probe("http://" + rt.AdminAddr + "/healthz")
+		require.Equal(t, http.StatusOK, code)
+		return nil
+	})
+	require.Equal(t, ExitOK, code)
 }
