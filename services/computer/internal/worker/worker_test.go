@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,6 +138,7 @@ func (c *fakeConsumer) Position(ps []kafka.TopicPartition) ([]kafka.TopicPartiti
 
 // fakeProducer records the transaction calls.
 type fakeProducer struct {
+	mu         sync.Mutex // guards calls: a stuck call is left running
 	calls      []string
 	produced   int
 	failAt     int // fail the produce call number failAt (1-based), 0: never
@@ -148,11 +150,24 @@ type fakeProducer struct {
 	initErr    error         // returned by InitTransactions
 }
 
+func (p *fakeProducer) record(call string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, call)
+}
+
+// callsSoFar is calls, for a test whose stuck call may still run.
+func (p *fakeProducer) callsSoFar() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.calls)
+}
+
 func (p *fakeProducer) InitTransactions(context.Context) error {
-	p.calls = append(p.calls, "init")
+	p.record("init")
 	return p.initErr
 }
-func (p *fakeProducer) BeginTransaction() error { p.calls = append(p.calls, "begin"); return nil }
+func (p *fakeProducer) BeginTransaction() error { p.record("begin"); return nil }
 func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
 	p.produced++
 	if p.produced == p.failAt {
@@ -161,7 +176,7 @@ func (p *fakeProducer) Produce(*kafka.Message, chan kafka.Event) error {
 	return nil
 }
 func (p *fakeProducer) SendOffsetsToTransaction(_ context.Context, offsets []kafka.TopicPartition, _ *kafka.ConsumerGroupMetadata) error {
-	p.calls = append(p.calls, "offsets")
+	p.record("offsets")
 	if p.block != nil {
 		<-p.block
 		return nil
@@ -175,7 +190,7 @@ func (p *fakeProducer) SendOffsetsToTransaction(_ context.Context, offsets []kaf
 	return nil
 }
 func (p *fakeProducer) CommitTransaction(context.Context) error {
-	p.calls = append(p.calls, "commit")
+	p.record("commit")
 	if len(p.commitErrs) > 0 {
 		err := p.commitErrs[0]
 		p.commitErrs = p.commitErrs[1:]
@@ -184,7 +199,7 @@ func (p *fakeProducer) CommitTransaction(context.Context) error {
 	return nil
 }
 func (p *fakeProducer) AbortTransaction(context.Context) error {
-	p.calls = append(p.calls, "abort")
+	p.record("abort")
 	return p.abortErr
 }
 func (p *fakeProducer) Flush(int) int { return 0 }
@@ -444,7 +459,7 @@ func TestStuckSendOffsetsEndsTheLoop(t *testing.T) {
 	err := w.Run(ctx)
 	require.ErrorIs(t, err, ErrStuck)
 	require.ErrorContains(t, err, "send offsets to transaction: no answer after")
-	require.Equal(t, []string{"init", "begin", "offsets"}, p.calls, "nothing after the stuck call")
+	require.Equal(t, []string{"init", "begin", "offsets"}, p.callsSoFar(), "nothing after the stuck call")
 	require.False(t, c.closed, "the consumer is not closed: Close would wait on the stuck client")
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Transactions.WithLabelValues("stuck")))
 }
