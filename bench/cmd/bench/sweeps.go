@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 )
 
 // Defaults the sweeps compare with; each sweep runs them again next to the
@@ -14,9 +15,9 @@ import (
 const (
 	defaultChunkSize   = 500
 	defaultBatchChunks = 400
-	defaultLinger      = 50
+	defaultLinger      = extkafka.LoaderLingerMs
 	defaultCodec       = "chunk-lz4"
-	defaultFetchWait   = 50
+	defaultFetchWait   = extkafka.DefaultFetchQueueBackoffMs
 )
 
 const (

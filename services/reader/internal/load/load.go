@@ -35,18 +35,14 @@ type Producer interface {
 // which is all it reads (by default confluent-kafka-go copies the key and
 // value of every delivered message back into Go memory). Chunks whose
 // records the loader compresses itself are not compressed again. Batches
-// linger 50 ms, not 10: the reader is a batch job, and make bench measured
-// fewer, larger produce requests as a faster reader and a less busy broker.
+// linger extkafka.LoaderLingerMs: the reader is a batch job.
 func ProducerConfig(codec schema.Codec) kafka.ConfigMap {
-	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": LingerMs}
+	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": extkafka.LoaderLingerMs}
 	if codec != schema.CodecNone {
 		cm["compression.type"] = "none"
 	}
 	return cm
 }
-
-// LingerMs is the reader's producer linger.ms.
-const LingerMs = 50
 
 // Loader produces the chunks of sources to one topic.
 type Loader struct {
