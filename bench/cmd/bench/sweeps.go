@@ -11,7 +11,9 @@ import (
 )
 
 // Defaults the sweeps compare with; each sweep runs them again next to the
-// other settings.
+// other settings. The chunk size and batch are the reader's and computer's
+// flag defaults (their internal config packages, which the bench cannot
+// import); the librdkafka settings are extkafka's.
 const (
 	defaultChunkSize   = 500
 	defaultBatchChunks = 400
