@@ -30,6 +30,9 @@ IMAGE_PLATFORMS ?= linux/$(shell go env GOARCH)
 # module graph would raise the versions of modules confluent-kafka-go also
 # requires, and workspace builds would differ from the images' GOWORK=off ones.
 IMAGETEST_DIR   := imagetest
+# golangci-lint (.golangci.yml), pinned as a tool of a module of its own, not
+# in go.work, so that its dependencies stay out of the services' builds.
+LINT_TOOLS_DIR  := tools/lint
 
 # Integration tests get a broker of their own, apart from the demo's; the
 # least-privilege test (e2e/security) starts one more that enforces ACLs
@@ -88,20 +91,25 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 	done
 
 .PHONY: lint
-lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
+lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), golangci-lint, charts' schemas of global, shellcheck, actionlint, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
-	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
+	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR) $(LINT_TOOLS_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
 	go vet -tags faults ./e2e/...
+	cd charts && go run ./cmd/globalschema -check
 	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
+	@# golangci-lint checks one module at a time; go tool -n builds it once into Go's cache and prints its path.
+	@golangci=$$(cd $(LINT_TOOLS_DIR) && GOWORK=off go tool -n golangci-lint); \
+		for d in $(MODULE_DIRS); do echo "golangci-lint: $$d"; (cd $$d && $$golangci run ./...) || exit 1; done; \
+		echo "golangci-lint: $(IMAGETEST_DIR)"; cd $(IMAGETEST_DIR) && GOWORK=off $$golangci run ./...
 	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 	actionlint
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
-	for d in $(MODULE_DIRS); do (cd $$d && GOWORK=off go mod tidy); done
+	for d in $(MODULE_DIRS) $(LINT_TOOLS_DIR); do (cd $$d && GOWORK=off go mod tidy); done
 
 .PHONY: deps-demo
 deps-demo: ## Install only what make demo needs: Java, Maven and the Kafka jars (idempotent).
@@ -144,6 +152,13 @@ charts-sync: ## Copy dashboards/*.json and dashboards/rules/*.yaml into the umbr
 .PHONY: charts-docs
 charts-docs: ## Regenerate the charts' README.md with helm-docs (pinned in charts/go.mod).
 	cd charts && go tool helm-docs --chart-search-root . --skip-version-footer --log-level warning
+
+# Helm validates each chart's values against its own values.schema.json and
+# resolves no $ref inside a chart, so each schema carries the schema of global;
+# the one source is charts/kafka-scale-lib/values.global.schema.json.
+.PHONY: charts-schema
+charts-schema: ## Write charts/kafka-scale-lib/values.global.schema.json into every chart's values.schema.json (make lint checks it).
+	cd charts && go run ./cmd/globalschema
 
 .PHONY: charts-golden
 charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); review the diff.

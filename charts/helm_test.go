@@ -235,8 +235,3 @@ func get(v any, path ...any) any {
 }
 
 func str(v any, path ...any) string { s, _ := get(v, path...).(string); return s }
-
-// errHelm reports whether err is a helm failure whose message holds want.
-func errHelm(err error, want string) bool {
-	return err != nil && strings.Contains(err.Error(), want)
-}

@@ -166,7 +166,9 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 	installed := false
 	t.Cleanup(func() {
 		if installed {
-			runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m")
+			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
+				t.Logf("helm uninstall: %v: %s", err, out)
+			}
 		}
 	})
 

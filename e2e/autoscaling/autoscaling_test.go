@@ -193,7 +193,9 @@ func TestAutoscalingE2E(t *testing.T) {
 	t.Cleanup(func() {
 		if ctx.Err() == nil {
 			cancel()
-			<-kubeletDone
+			if err := <-kubeletDone; err != nil {
+				t.Logf("kubelet: %v", err)
+			}
 		}
 		if t.Failed() {
 			kl.dump(10)

@@ -54,7 +54,8 @@ type ACL struct {
 func Bindings(u KafkaUser) (kafka.ACLBindings, error) {
 	var out kafka.ACLBindings
 	for i, a := range u.Spec.Authorization.ACLs {
-		rt, name := kafka.ResourceUnknown, a.Resource.Name
+		var rt kafka.ResourceType
+		name := a.Resource.Name
 		switch a.Resource.Type {
 		case "topic":
 			rt = kafka.ResourceTopic

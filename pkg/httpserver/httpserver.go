@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 )
@@ -123,11 +124,10 @@ type Probe struct {
 // NewProbe returns a probe that starts not ready with reason, and exports
 // kafka_scale_ready on reg.
 func NewProbe(reg prometheus.Registerer, reason string) *Probe {
-	p := &Probe{reason: reason, gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+	p := &Probe{reason: reason, gauge: promauto.With(reg).NewGauge(prometheus.GaugeOpts{
 		Name: "kafka_scale_ready",
 		Help: "1 when the service reports ready on /readyz, else 0.",
 	})}
-	reg.MustRegister(p.gauge)
 	return p
 }
 

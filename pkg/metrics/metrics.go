@@ -7,6 +7,7 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/kafka-scale/kafka-scale/pkg/version"
 )
@@ -18,15 +19,12 @@ const Namespace = "kafka_scale"
 // collectors for the service called service.
 func NewRegistry(service string) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace:   Namespace,
-			Name:        "build_info",
-			Help:        "Build of the running service; always 1.",
-			ConstLabels: prometheus.Labels{"service": service, "version": version.Version, "commit": version.Commit},
-		}, func() float64 { return 1 }),
-	)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace:   Namespace,
+		Name:        "build_info",
+		Help:        "Build of the running service; always 1.",
+		ConstLabels: prometheus.Labels{"service": service, "version": version.Version, "commit": version.Commit},
+	}, func() float64 { return 1 })
 	return reg
 }

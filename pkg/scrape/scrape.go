@@ -143,13 +143,14 @@ func ParseSeries(series string) (model.Metric, error) {
 		return nil, fmt.Errorf("parse series %q: %w", series, err)
 	}
 	for _, mf := range fams {
-		for _, m := range mf.GetMetric() {
-			out := model.Metric{model.MetricNameLabel: model.LabelValue(mf.GetName())}
-			for _, l := range m.GetLabel() {
-				out[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
-			}
-			return out, nil
+		if len(mf.GetMetric()) == 0 {
+			continue
 		}
+		out := model.Metric{model.MetricNameLabel: model.LabelValue(mf.GetName())}
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			out[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("parse series %q: no series", series)
 }

@@ -318,7 +318,8 @@ func (b *bench) writeReport(loadBefore string) error {
 			report.Num(float64(b.limits.rawBytes)/1e6), report.Num(float64(b.limits.gzBytes)/1e6))},
 		{"topics", fmt.Sprintf("compute: %d partitions; results: 6 partitions; replication factor 1", b.opts.partitions)},
 		{"runs", fmt.Sprintf("%d of each pipeline measurement, %d of each in-process limit; the table gives their median, min and max", b.opts.runs, b.opts.limitRuns)},
-		{"defaults", "reader --chunk-size 500 --chunk-codec lz4 --parallel 2, producing with compression.type none (the records are compressed already), linger.ms 50, acks=all, idempotent; computer --batch-chunks 400 --batch-age 500ms, fetch.queue.backoff.ms 50, producing its results lz4-compressed"},
+		{"defaults", fmt.Sprintf("reader --chunk-size %d --chunk-codec lz4 --parallel 2, producing with compression.type none (the records are compressed already), linger.ms %d, acks=all, idempotent; computer --batch-chunks %d --batch-age 500ms, fetch.queue.backoff.ms %d, producing its results lz4-compressed",
+			defaultChunkSize, defaultLinger, defaultBatchChunks, defaultFetchWait)},
 	}
 	if b.opts.sweeps {
 		r.Notes = append(r.Notes, b.choices())

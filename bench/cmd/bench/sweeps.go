@@ -7,16 +7,19 @@ import (
 	"strings"
 
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 )
 
 // Defaults the sweeps compare with; each sweep runs them again next to the
-// other settings.
+// other settings. The chunk size and batch are the reader's and computer's
+// flag defaults (their internal config packages, which the bench cannot
+// import); the librdkafka settings are extkafka's.
 const (
 	defaultChunkSize   = 500
 	defaultBatchChunks = 400
-	defaultLinger      = 50
+	defaultLinger      = extkafka.LoaderLingerMs
 	defaultCodec       = "chunk-lz4"
-	defaultFetchWait   = 50
+	defaultFetchWait   = extkafka.DefaultFetchQueueBackoffMs
 )
 
 const (

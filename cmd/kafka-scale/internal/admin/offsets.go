@@ -309,10 +309,9 @@ func listOffsets(ctx context.Context, c Client, tps []kafka.TopicPartition, spec
 }
 
 func writeOffsets(w io.Writer, r OffsetsReport) {
-	switch {
-	case r.Group == "":
+	if r.Group == "" {
 		fmt.Fprintf(w, "Topic %s: no consumer group consumes it.\n\n", r.Topic)
-	default:
+	} else {
 		fmt.Fprintf(w, "Topic %s, group %s (%s, %s): lag %d\n\n", r.Topic, r.Group, r.State, plural(r.Members, "member"), r.Lag)
 	}
 	row(w, "PARTITION", "START", "END", "COMMITTED", "LAG", "MEMBER")

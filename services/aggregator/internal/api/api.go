@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
@@ -27,12 +28,11 @@ var openAPI []byte
 
 // Handler returns the API's router over store.
 func Handler(store *state.Store, log *zap.Logger, reg prometheus.Registerer) http.Handler {
-	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	requests := promauto.With(reg).NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "kafka_scale_aggregator_http_request_duration_seconds",
 		Help:    "API requests by route and status code.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 	}, []string{"route", "code"})
-	reg.MustRegister(requests)
 	h := &handler{store: store, log: log}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)

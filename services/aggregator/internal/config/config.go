@@ -27,6 +27,10 @@ type Config struct {
 	OpTimeout         time.Duration
 }
 
+// DefaultSnapshotInterval is how often changed state is written to the
+// state topic, each time in one transaction of the state producer.
+const DefaultSnapshotInterval = 2 * time.Second
+
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
 func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	c := &Config{}
@@ -39,7 +43,7 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 		"replication factor of the results and state topics when the aggregator creates them; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.IntVar(&c.ResultsPartitions, "results-partitions", 6, "partitions of the results topic when the aggregator creates it (the computers create it too, with the same default)")
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
-	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Second, "how often changed state is written to the state topic")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", DefaultSnapshotInterval, "how often changed state is written to the state topic")
 	fs.DurationVar(&c.OpTimeout, "kafka-op-timeout", 30*time.Second, "bound on metadata and transaction calls")
 	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {

@@ -490,22 +490,21 @@ type Metrics struct {
 // NewMetrics registers the ingest metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		MessagesRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_read",
+		MessagesRead: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_read",
 			Help: "Messages consumed from the results topic (name kept from the original kafka-scale)."}),
 		InvalidMessages: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_invalid_messages_total",
 			Help: "Results-topic and state-topic messages that could not be decoded, declared a size or count over a limit, or a chunk past their source's last, and were skipped, by topic and reason (schema.Reasons, out_of_range, unknown_key)."},
 			[]string{"topic", "reason"}),
-		Chunks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_chunks_total",
+		Chunks: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_chunks_total",
 			Help: "Chunk results applied, by outcome: counted, or duplicate (already counted, ignored)."}, []string{"outcome"}),
-		Snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_snapshots_total",
+		Snapshots: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_aggregator_snapshots_total",
 			Help: "State snapshots written, by outcome: committed or aborted."}, []string{"outcome"}),
-		SnapshotSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_aggregator_snapshot_duration_seconds",
+		SnapshotSeconds: promauto.With(reg).NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_aggregator_snapshot_duration_seconds",
 			Help: "Time to write one state snapshot transaction.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
-		RestoreSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restore_seconds",
+		RestoreSeconds: promauto.With(reg).NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restore_seconds",
 			Help: "Time from start until the state was restored and the results topic caught up."}),
-		RestoredRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restored_records",
+		RestoredRecords: promauto.With(reg).NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_aggregator_restored_records",
 			Help: "State-topic records read on restore."}),
 	}
-	reg.MustRegister(m.MessagesRead, m.Chunks, m.Snapshots, m.SnapshotSeconds, m.RestoreSeconds, m.RestoredRecords)
 	return m
 }

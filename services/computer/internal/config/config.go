@@ -15,6 +15,16 @@ import (
 	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
 
+// Defaults of the flags that the computer chart sets too
+// (charts/computer/values.yaml; a test keeps the chart's equal).
+const (
+	DefaultBatchChunks = 400
+	DefaultBatchAge    = 500 * time.Millisecond
+	// DefaultTxnTimeout is short against extkafka's 60s: a crashed member's
+	// open transaction holds back the aggregator (read_committed) this long.
+	DefaultTxnTimeout = 15 * time.Second
+)
+
 // Config is everything the computer is told.
 type Config struct {
 	service.Common
@@ -45,9 +55,9 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.IntVar(&c.Partitions, "results-partitions", 6, "partitions of the results topic when the computer creates it")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", extkafka.BrokerDefaultReplication,
 		"replication factor of the results topic when the computer creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
-	fs.IntVar(&c.BatchChunks, "batch-chunks", 400, "chunks per transaction at most")
-	fs.DurationVar(&c.BatchAge, "batch-age", 500*time.Millisecond, "longest time a transaction stays open")
-	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", 15*time.Second,
+	fs.IntVar(&c.BatchChunks, "batch-chunks", DefaultBatchChunks, "chunks per transaction at most")
+	fs.DurationVar(&c.BatchAge, "batch-age", DefaultBatchAge, "longest time a transaction stays open")
+	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", DefaultTxnTimeout,
 		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
 	fs.StringVar(&c.ProcessingLog, "processing-log", "",
 		"file to append one line per processed chunk to: the Unix time in nanoseconds its processing ended (for measuring pauses such as rebalances); none when empty")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
@@ -66,14 +67,13 @@ func (t *Tabulator) parser(c *schema.Chunk) (*census.Parser, error) {
 func New(reg prometheus.Registerer, log *zap.Logger) *Tabulator {
 	t := &Tabulator{
 		log: log,
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_total",
+		records: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_total",
 			Help: "Records parsed and tabulated."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_bytes_total",
+		bytes: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_computer_records_bytes_total",
 			Help: "Bytes of records processed, good and bad."}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_records_total",
+		rejected: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rejected_records_total",
 			Help: "Records that failed to parse, by source and reason (length, field:<NAME>)."}, []string{"source", "reason"}),
 	}
-	reg.MustRegister(t.records, t.bytes, t.rejected)
 	for _, h := range schema.Headers(schema.TypeResult) {
 		t.headers = append(t.headers, kafka.Header{Key: h.Key, Value: h.Value})
 	}

@@ -717,27 +717,25 @@ type Metrics struct {
 // NewMetrics registers the loop's metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		MessagesRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_compute_messages_read",
+		MessagesRead: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_compute_messages_read",
 			Help: "Chunks consumed from the compute topic (name kept from the original kafka-scale)."}),
-		ResultsWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_written",
+		ResultsWritten: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_result_messages_written",
 			Help: "Partial aggregates committed to the results topic (name kept from the original kafka-scale)."}),
 		InvalidMessages: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_invalid_messages_total",
 			Help: "Messages that could not be decoded, or declared a size or count over a limit, and were skipped (their offsets committed), by topic and reason (schema.Reasons)."},
 			[]string{"topic", "reason"}),
-		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_transactions_total",
+		Transactions: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_transactions_total",
 			Help: "Transactions ended, by outcome: committed, aborted, failed, stuck (librdkafka did not return; the computer exits)."}, []string{"outcome"}),
-		TransactionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_duration_seconds",
+		TransactionSeconds: promauto.With(reg).NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_duration_seconds",
 			Help: "Time from the start of a transaction to its commit.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
-		TransactionChunks: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_chunks",
+		TransactionChunks: promauto.With(reg).NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_transaction_chunks",
 			Help: "Chunks per committed transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
-		ChunkSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_chunk_duration_seconds",
+		ChunkSeconds: promauto.With(reg).NewHistogram(prometheus.HistogramOpts{Name: "kafka_scale_computer_chunk_duration_seconds",
 			Help: "Time to parse and tabulate one chunk.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
-		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rebalance_events_total",
+		Rebalances: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_computer_rebalance_events_total",
 			Help: "Partitions assigned or revoked events seen by this member."}, []string{"event"}),
-		AssignedPartitions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_computer_assigned_partitions",
+		AssignedPartitions: promauto.With(reg).NewGauge(prometheus.GaugeOpts{Name: "kafka_scale_computer_assigned_partitions",
 			Help: "Partitions of the compute topic assigned to this member."}),
 	}
-	reg.MustRegister(m.MessagesRead, m.ResultsWritten, m.Transactions, m.TransactionSeconds,
-		m.TransactionChunks, m.ChunkSeconds, m.Rebalances, m.AssignedPartitions)
 	return m
 }

@@ -23,6 +23,13 @@ import (
 // section of the README for the measurements behind it.
 const DefaultChunkSize = 500
 
+// DefaultChunkCodec compresses each chunk's records with lz4, so that the
+// producer need not compress the batches again (load.ProducerConfig).
+const DefaultChunkCodec = "lz4"
+
+// DefaultParallel is the number of sources read at once.
+const DefaultParallel = 2
+
 // Codec is the chunk codec of --chunk-codec; Validate has checked it.
 func (c *Config) Codec() schema.Codec {
 	codec, _ := schema.ParseCodec(c.ChunkCodec)
@@ -77,9 +84,9 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 		"replication factor of the compute topic when the reader creates it; -1 takes the broker's default.replication.factor (3 on a production cluster)")
 	fs.Var(&c.TopicConfig, "topic-config", "topic config key=value for the compute topic when created; repeatable")
 	fs.IntVar(&c.ChunkSize, "chunk-size", DefaultChunkSize, "records per chunk")
-	fs.StringVar(&c.ChunkCodec, "chunk-codec", "lz4",
+	fs.StringVar(&c.ChunkCodec, "chunk-codec", DefaultChunkCodec,
 		"compression of each chunk's records: lz4 (chunk schema version 2; the compute topic's batches are then not compressed again) or none (version 1, for computers older than version 2)")
-	fs.IntVar(&c.Parallel, "parallel", 2, "sources read at once")
+	fs.IntVar(&c.Parallel, "parallel", DefaultParallel, "sources read at once")
 	fs.IntVar(&c.DownloadAttempts, "download-attempts", 6, "attempts per download request (network errors, 403, 429 and 5xx are retried)")
 	fs.DurationVar(&c.DownloadBackoff, "download-backoff", time.Second, "first backoff between download attempts, doubled each time")
 	fs.DurationVar(&c.DownloadMaxBackoff, "download-max-backoff", 30*time.Second, "longest backoff between download attempts")

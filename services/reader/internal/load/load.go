@@ -12,6 +12,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -34,18 +35,14 @@ type Producer interface {
 // which is all it reads (by default confluent-kafka-go copies the key and
 // value of every delivered message back into Go memory). Chunks whose
 // records the loader compresses itself are not compressed again. Batches
-// linger 50 ms, not 10: the reader is a batch job, and make bench measured
-// fewer, larger produce requests as a faster reader and a less busy broker.
+// linger extkafka.LoaderLingerMs: the reader is a batch job.
 func ProducerConfig(codec schema.Codec) kafka.ConfigMap {
-	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": LingerMs}
+	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": extkafka.LoaderLingerMs}
 	if codec != schema.CodecNone {
 		cm["compression.type"] = "none"
 	}
 	return cm
 }
-
-// LingerMs is the reader's producer linger.ms.
-const LingerMs = 50
 
 // Loader produces the chunks of sources to one topic.
 type Loader struct {
@@ -365,31 +362,29 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		// The original kafka-scale's names, kept for existing dashboards.
-		DownloadedGzips: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_downloaded_gzips",
+		DownloadedGzips: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_downloaded_gzips",
 			Help: "Census files read to their end (name kept from the original kafka-scale)."}),
-		ChunksWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_chunks_written",
+		ChunksWritten: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_chunks_written",
 			Help: "Chunks acknowledged by the brokers on the compute topic (name kept from the original kafka-scale)."}),
-		Records: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_total",
+		Records: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_total",
 			Help: "Records read from census files and cut into chunks."}),
-		Bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_bytes_total",
+		Bytes: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_bytes_total",
 			Help: "Bytes of records read, decompressed, line ends included."}),
-		ReadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_read_errors_total",
+		ReadErrors: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_read_errors_total",
 			Help: "Census files that could not be read to their end (truncated, corrupt)."}),
-		ProduceErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_produce_errors_total",
+		ProduceErrors: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_produce_errors_total",
 			Help: "Chunks the producer failed to deliver."}),
-		QueueFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_queue_full_total",
+		QueueFull: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_queue_full_total",
 			Help: "Times the producer queue was full and the reader waited."}),
-		Sources: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_sources_total",
+		Sources: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_sources_total",
 			Help: "Sources finished, by result (ok: every chunk acknowledged; failed; not_published: the site has no file for the month)."}, []string{"result"}),
-		DownloadBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_bytes_total",
+		DownloadBytes: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_bytes_total",
 			Help: "Bytes received from the census server, as stored (compressed)."}),
-		DownloadRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_download_retries_total",
+		DownloadRetries: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{Name: "kafka_scale_reader_download_retries_total",
 			Help: "Download requests retried, by reason (network, or the HTTP status)."}, []string{"reason"}),
-		DownloadResumes: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_resumes_total",
+		DownloadResumes: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_download_resumes_total",
 			Help: "Interrupted downloads resumed with a Range request."}),
 	}
-	reg.MustRegister(m.DownloadBytes, m.DownloadRetries, m.DownloadResumes)
-	reg.MustRegister(m.DownloadedGzips, m.ChunksWritten, m.Records, m.Bytes, m.ReadErrors, m.ProduceErrors, m.QueueFull, m.Sources)
 	return m
 }
 

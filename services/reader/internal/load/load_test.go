@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/services/reader/internal/source"
 )
@@ -137,7 +138,7 @@ func TestProducerConfig(t *testing.T) {
 		t.Run(tc.codec.String(), func(t *testing.T) {
 			cm := ProducerConfig(tc.codec)
 			require.Equal(t, "none", cm["go.delivery.report.fields"])
-			require.Equal(t, LingerMs, cm["linger.ms"])
+			require.Equal(t, extkafka.LoaderLingerMs, cm["linger.ms"])
 			require.Equal(t, tc.wantCompression, cm["compression.type"])
 			cm["bootstrap.servers"] = "127.0.0.1:1"
 			p, err := kafka.NewProducer(&cm)
