@@ -13,12 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 )
 
 // fakeAPI serves /v1/sources in the aggregator's order (by name) and a
 // housing and labor-force table for any month.
-func fakeAPI(t *testing.T, srcs []Source) *httptest.Server {
+func fakeAPI(t *testing.T, srcs []apiv1.Source) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	reply := func(w http.ResponseWriter, v any) {
@@ -32,7 +33,7 @@ func fakeAPI(t *testing.T, srcs []Source) *httptest.Server {
 		reply(w, map[string]any{"records": 0, "housing": []any{}})
 	})
 	mux.HandleFunc("/v1/labor-force", func(w http.ResponseWriter, _ *http.Request) {
-		reply(w, map[string]any{"national": Figures{}, "states": []any{}})
+		reply(w, map[string]any{"national": apiv1.LaborFigures{}, "states": []any{}})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -40,7 +41,7 @@ func fakeAPI(t *testing.T, srcs []Source) *httptest.Server {
 }
 
 func TestReportCalendarOrder(t *testing.T) {
-	byName := []Source{
+	byName := []apiv1.Source{
 		{Source: "apr19pub", Year: 2019, Month: 4},
 		{Source: "feb20pub", Year: 2020, Month: 2},
 		{Source: "jan20pub", Year: 2020, Month: 1},

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
 )
@@ -72,13 +73,8 @@ type handler struct {
 	log   *zap.Logger
 }
 
-// Error is the body of every error response.
-type Error struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, Error{Error: msg})
+	writeJSON(w, code, apiv1.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -96,7 +92,7 @@ func (h *handler) results(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) sources(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"sources": h.store.Sources()})
+	writeJSON(w, http.StatusOK, apiv1.SourcesResponse{Sources: h.store.Sources()})
 }
 
 var errMissing = errors.New("is required")

@@ -51,29 +51,34 @@ func fixtureStore() *state.Store {
 	return s
 }
 
+// apiCases are the requests whose responses are kept in
+// testdata/golden/<name>.json: TestAPI compares the server with them and
+// TestGoldenMatchesOpenAPI the document.
+var apiCases = []struct {
+	name     string
+	path     string
+	wantCode int
+}{
+	{name: "results", path: "/results", wantCode: 200},
+	{name: "sources", path: "/v1/sources", wantCode: 200},
+	{name: "housing-month", path: "/v1/housing?year=2020&month=jan", wantCode: 200},
+	{name: "housing-year", path: "/v1/housing?year=2020", wantCode: 200},
+	{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
+	{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
+	{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
+	{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
+	{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
+	{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},
+	{name: "error-bad-state", path: "/v1/labor-force?year=2020&month=1&state=ZZ", wantCode: 400},
+	{name: "error-bad-state-fips", path: "/v1/labor-force?year=2020&month=1&state=3", wantCode: 400},
+	{name: "error-no-data", path: "/v1/labor-force?year=2019&month=1", wantCode: 404},
+	{name: "error-no-route", path: "/v2/nothing", wantCode: 404},
+}
+
 func TestAPI(t *testing.T) {
 	srv := httptest.NewServer(Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry()))
 	defer srv.Close()
-	for _, tc := range []struct {
-		name     string
-		path     string
-		wantCode int
-	}{
-		{name: "results", path: "/results", wantCode: 200},
-		{name: "sources", path: "/v1/sources", wantCode: 200},
-		{name: "housing-month", path: "/v1/housing?year=2020&month=jan", wantCode: 200},
-		{name: "housing-year", path: "/v1/housing?year=2020", wantCode: 200},
-		{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
-		{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
-		{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
-		{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
-		{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
-		{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},
-		{name: "error-bad-state", path: "/v1/labor-force?year=2020&month=1&state=ZZ", wantCode: 400},
-		{name: "error-bad-state-fips", path: "/v1/labor-force?year=2020&month=1&state=3", wantCode: 400},
-		{name: "error-no-data", path: "/v1/labor-force?year=2019&month=1", wantCode: 404},
-		{name: "error-no-route", path: "/v2/nothing", wantCode: 404},
-	} {
+	for _, tc := range apiCases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := http.Get(srv.URL + tc.path)
 			require.NoError(t, err)
