@@ -1,5 +1,7 @@
 package census
 
+import "fmt"
+
 // MaxHousing is the largest HEHOUSUT code.
 const MaxHousing = 12
 
@@ -152,4 +154,63 @@ func (l LaborForce) String() string {
 		return "not in labor force"
 	}
 	return "not in universe"
+}
+
+// MaxSex is the largest PESEX code, so arrays indexed by PESEX have
+// MaxSex+1 entries; entry 0 holds records whose PESEX is neither 1 nor 2.
+const MaxSex = 2
+
+// SexName is "male" for PESEX 1, "female" for 2 and "unknown" for any
+// other code.
+func SexName(code int) string {
+	switch code {
+	case 1:
+		return "male"
+	case 2:
+		return "female"
+	}
+	return "unknown"
+}
+
+// AgeGroup is an age band of the labor force tables, the bands BLS
+// publishes employment status in: 16-19, 20-24, 25-54, 55-64, 65 and over.
+type AgeGroup int
+
+// The age groups, youngest first.
+const (
+	Age16To19 AgeGroup = iota
+	Age20To24
+	Age25To54
+	Age55To64
+	Age65AndOver
+	// NumAgeGroups is the number of groups, the length of arrays indexed
+	// by AgeGroup.
+	NumAgeGroups
+)
+
+var ageGroupNames = [NumAgeGroups]string{"16-19", "20-24", "25-54", "55-64", "65+"}
+
+func (g AgeGroup) String() string {
+	if g < 0 || g >= NumAgeGroups {
+		return fmt.Sprintf("AgeGroup(%d)", int(g))
+	}
+	return ageGroupNames[g]
+}
+
+// AgeGroupOf is the group of a PRTAGE, and false under 16: those are not
+// in the labor force universe. Top codes (80, 85) fall in 65+.
+func AgeGroupOf(age int) (AgeGroup, bool) {
+	switch {
+	case age < 16:
+		return 0, false
+	case age < 20:
+		return Age16To19, true
+	case age < 25:
+		return Age20To24, true
+	case age < 55:
+		return Age25To54, true
+	case age < 65:
+		return Age55To64, true
+	}
+	return Age65AndOver, true
 }
