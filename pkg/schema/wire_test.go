@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
 // Field numbers of schema.proto that the tests write by hand, to build
@@ -65,7 +67,7 @@ func TestDecodeV1(t *testing.T) {
 				want, wantErr := decoders[name](seed)
 				require.Equal(t, Reason(wantErr), Reason(gotErr), "v1 error %v, today's %v", gotErr, wantErr)
 				if wantErr == nil {
-					require.Equal(t, want, got)
+					require.Equal(t, withoutSexAge(want), got)
 				}
 			})
 		}
@@ -83,4 +85,30 @@ func readCorpusEntry(t *testing.T, path string) []byte {
 	s, err := strconv.Unquote(strings.TrimSuffix(q, ")"))
 	require.NoError(t, err, path)
 	return []byte(s)
+}
+
+// withoutSexAge is a decoded message as the first releases wrote it: their
+// tallies had no labor force by sex and age group (Month.SexAge).
+func withoutSexAge(v any) any {
+	strip := func(t *tally.Tally) *tally.Tally {
+		if t == nil {
+			return nil
+		}
+		out := tally.New()
+		for p, m := range t.All() {
+			mm := *m
+			mm.SexAge = tally.Month{}.SexAge
+			out.AddMonth(p, &mm)
+		}
+		return out
+	}
+	switch m := v.(type) {
+	case Result:
+		m.Tally = strip(m.Tally)
+		return m
+	case GenerationState:
+		m.Tally = strip(m.Tally)
+		return m
+	}
+	return v
 }

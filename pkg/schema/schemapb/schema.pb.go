@@ -480,6 +480,7 @@ type Month struct {
 	Housing       []uint64               `protobuf:"varint,4,rep,packed,name=housing,proto3" json:"housing,omitempty"`                        // packed; index = HEHOUSUT code 0-12
 	HousingOther  uint64                 `protobuf:"varint,5,opt,name=housing_other,json=housingOther,proto3" json:"housing_other,omitempty"` // HEHOUSUT -1
 	States        []*State               `protobuf:"bytes,6,rep,name=states,proto3" json:"states,omitempty"`                                  // states with anything counted
+	SexAge        []*SexAge              `protobuf:"bytes,7,rep,name=sex_age,json=sexAge,proto3" json:"sex_age,omitempty"`                    // sex and age groups with anything counted
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -552,6 +553,13 @@ func (x *Month) GetHousingOther() uint64 {
 func (x *Month) GetStates() []*State {
 	if x != nil {
 		return x.States
+	}
+	return nil
+}
+
+func (x *Month) GetSexAge() []*SexAge {
+	if x != nil {
+		return x.SexAge
 	}
 	return nil
 }
@@ -650,6 +658,108 @@ func (x *State) GetNotInLaborForceWeight() int64 {
 	return 0
 }
 
+// National labor force of one sex and age group, the same persons and
+// weights as State.
+type SexAge struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Sex                   uint32                 `protobuf:"varint,1,opt,name=sex,proto3" json:"sex,omitempty"`                           // PESEX: 1 male, 2 female, 0 any other code
+	AgeGroup              uint32                 `protobuf:"varint,2,opt,name=age_group,json=ageGroup,proto3" json:"age_group,omitempty"` // PRTAGE 0: 16-19, 1: 20-24, 2: 25-54, 3: 55-64, 4: 65+
+	Employed              uint64                 `protobuf:"varint,3,opt,name=employed,proto3" json:"employed,omitempty"`
+	Unemployed            uint64                 `protobuf:"varint,4,opt,name=unemployed,proto3" json:"unemployed,omitempty"`
+	NotInLaborForce       uint64                 `protobuf:"varint,5,opt,name=not_in_labor_force,json=notInLaborForce,proto3" json:"not_in_labor_force,omitempty"`
+	EmployedWeight        int64                  `protobuf:"zigzag64,6,opt,name=employed_weight,json=employedWeight,proto3" json:"employed_weight,omitempty"`
+	UnemployedWeight      int64                  `protobuf:"zigzag64,7,opt,name=unemployed_weight,json=unemployedWeight,proto3" json:"unemployed_weight,omitempty"`
+	NotInLaborForceWeight int64                  `protobuf:"zigzag64,8,opt,name=not_in_labor_force_weight,json=notInLaborForceWeight,proto3" json:"not_in_labor_force_weight,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SexAge) Reset() {
+	*x = SexAge{}
+	mi := &file_schema_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SexAge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SexAge) ProtoMessage() {}
+
+func (x *SexAge) ProtoReflect() protoreflect.Message {
+	mi := &file_schema_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SexAge.ProtoReflect.Descriptor instead.
+func (*SexAge) Descriptor() ([]byte, []int) {
+	return file_schema_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SexAge) GetSex() uint32 {
+	if x != nil {
+		return x.Sex
+	}
+	return 0
+}
+
+func (x *SexAge) GetAgeGroup() uint32 {
+	if x != nil {
+		return x.AgeGroup
+	}
+	return 0
+}
+
+func (x *SexAge) GetEmployed() uint64 {
+	if x != nil {
+		return x.Employed
+	}
+	return 0
+}
+
+func (x *SexAge) GetUnemployed() uint64 {
+	if x != nil {
+		return x.Unemployed
+	}
+	return 0
+}
+
+func (x *SexAge) GetNotInLaborForce() uint64 {
+	if x != nil {
+		return x.NotInLaborForce
+	}
+	return 0
+}
+
+func (x *SexAge) GetEmployedWeight() int64 {
+	if x != nil {
+		return x.EmployedWeight
+	}
+	return 0
+}
+
+func (x *SexAge) GetUnemployedWeight() int64 {
+	if x != nil {
+		return x.UnemployedWeight
+	}
+	return 0
+}
+
+func (x *SexAge) GetNotInLaborForceWeight() int64 {
+	if x != nil {
+		return x.NotInLaborForceWeight
+	}
+	return 0
+}
+
 // Topic "<results>-aggregator-state" (compacted); key "gen/<source>/<fingerprint>";
 // headers ks-type=snapshot, ks-version=1.
 type GenerationState struct {
@@ -675,7 +785,7 @@ type GenerationState struct {
 
 func (x *GenerationState) Reset() {
 	*x = GenerationState{}
-	mi := &file_schema_proto_msgTypes[6]
+	mi := &file_schema_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +797,7 @@ func (x *GenerationState) String() string {
 func (*GenerationState) ProtoMessage() {}
 
 func (x *GenerationState) ProtoReflect() protoreflect.Message {
-	mi := &file_schema_proto_msgTypes[6]
+	mi := &file_schema_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +810,7 @@ func (x *GenerationState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerationState.ProtoReflect.Descriptor instead.
 func (*GenerationState) Descriptor() ([]byte, []int) {
-	return file_schema_proto_rawDescGZIP(), []int{6}
+	return file_schema_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GenerationState) GetSource() string {
@@ -819,7 +929,7 @@ type Offsets struct {
 
 func (x *Offsets) Reset() {
 	*x = Offsets{}
-	mi := &file_schema_proto_msgTypes[7]
+	mi := &file_schema_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +941,7 @@ func (x *Offsets) String() string {
 func (*Offsets) ProtoMessage() {}
 
 func (x *Offsets) ProtoReflect() protoreflect.Message {
-	mi := &file_schema_proto_msgTypes[7]
+	mi := &file_schema_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +954,7 @@ func (x *Offsets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets.ProtoReflect.Descriptor instead.
 func (*Offsets) Descriptor() ([]byte, []int) {
-	return file_schema_proto_rawDescGZIP(), []int{7}
+	return file_schema_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Offsets) GetTopic() string {
@@ -871,7 +981,7 @@ type Offsets_Entry struct {
 
 func (x *Offsets_Entry) Reset() {
 	*x = Offsets_Entry{}
-	mi := &file_schema_proto_msgTypes[8]
+	mi := &file_schema_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +993,7 @@ func (x *Offsets_Entry) String() string {
 func (*Offsets_Entry) ProtoMessage() {}
 
 func (x *Offsets_Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_schema_proto_msgTypes[8]
+	mi := &file_schema_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1006,7 @@ func (x *Offsets_Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets_Entry.ProtoReflect.Descriptor instead.
 func (*Offsets_Entry) Descriptor() ([]byte, []int) {
-	return file_schema_proto_rawDescGZIP(), []int{7, 0}
+	return file_schema_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *Offsets_Entry) GetPartition() int32 {
@@ -956,14 +1066,15 @@ const file_schema_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"5\n" +
 	"\x05Tally\x12,\n" +
-	"\x06months\x18\x01 \x03(\v2\x14.kafkascale.v1.MonthR\x06months\"\xb8\x01\n" +
+	"\x06months\x18\x01 \x03(\v2\x14.kafkascale.v1.MonthR\x06months\"\xe8\x01\n" +
 	"\x05Month\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\rR\x04year\x12\x14\n" +
 	"\x05month\x18\x02 \x01(\rR\x05month\x12\x18\n" +
 	"\arecords\x18\x03 \x01(\x04R\arecords\x12\x18\n" +
 	"\ahousing\x18\x04 \x03(\x04R\ahousing\x12#\n" +
 	"\rhousing_other\x18\x05 \x01(\x04R\fhousingOther\x12,\n" +
-	"\x06states\x18\x06 \x03(\v2\x14.kafkascale.v1.StateR\x06states\"\x94\x02\n" +
+	"\x06states\x18\x06 \x03(\v2\x14.kafkascale.v1.StateR\x06states\x12.\n" +
+	"\asex_age\x18\a \x03(\v2\x15.kafkascale.v1.SexAgeR\x06sexAge\"\x94\x02\n" +
 	"\x05State\x12\x12\n" +
 	"\x04fips\x18\x01 \x01(\rR\x04fips\x12\x1a\n" +
 	"\bemployed\x18\x02 \x01(\x04R\bemployed\x12\x1e\n" +
@@ -973,7 +1084,18 @@ const file_schema_proto_rawDesc = "" +
 	"\x12not_in_labor_force\x18\x04 \x01(\x04R\x0fnotInLaborForce\x12'\n" +
 	"\x0femployed_weight\x18\x05 \x01(\x12R\x0eemployedWeight\x12+\n" +
 	"\x11unemployed_weight\x18\x06 \x01(\x12R\x10unemployedWeight\x128\n" +
-	"\x19not_in_labor_force_weight\x18\a \x01(\x12R\x15notInLaborForceWeight\"\xba\x03\n" +
+	"\x19not_in_labor_force_weight\x18\a \x01(\x12R\x15notInLaborForceWeight\"\xb0\x02\n" +
+	"\x06SexAge\x12\x10\n" +
+	"\x03sex\x18\x01 \x01(\rR\x03sex\x12\x1b\n" +
+	"\tage_group\x18\x02 \x01(\rR\bageGroup\x12\x1a\n" +
+	"\bemployed\x18\x03 \x01(\x04R\bemployed\x12\x1e\n" +
+	"\n" +
+	"unemployed\x18\x04 \x01(\x04R\n" +
+	"unemployed\x12+\n" +
+	"\x12not_in_labor_force\x18\x05 \x01(\x04R\x0fnotInLaborForce\x12'\n" +
+	"\x0femployed_weight\x18\x06 \x01(\x12R\x0eemployedWeight\x12+\n" +
+	"\x11unemployed_weight\x18\a \x01(\x12R\x10unemployedWeight\x128\n" +
+	"\x19not_in_labor_force_weight\x18\b \x01(\x12R\x15notInLaborForceWeight\"\xba\x03\n" +
 	"\x0fGenerationState\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x12\n" +
@@ -1015,7 +1137,7 @@ func file_schema_proto_rawDescGZIP() []byte {
 }
 
 var file_schema_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_schema_proto_goTypes = []any{
 	(Codec)(0),              // 0: kafkascale.v1.Codec
 	(*Chunk)(nil),           // 1: kafkascale.v1.Chunk
@@ -1024,24 +1146,26 @@ var file_schema_proto_goTypes = []any{
 	(*Tally)(nil),           // 4: kafkascale.v1.Tally
 	(*Month)(nil),           // 5: kafkascale.v1.Month
 	(*State)(nil),           // 6: kafkascale.v1.State
-	(*GenerationState)(nil), // 7: kafkascale.v1.GenerationState
-	(*Offsets)(nil),         // 8: kafkascale.v1.Offsets
-	(*Offsets_Entry)(nil),   // 9: kafkascale.v1.Offsets.Entry
+	(*SexAge)(nil),          // 7: kafkascale.v1.SexAge
+	(*GenerationState)(nil), // 8: kafkascale.v1.GenerationState
+	(*Offsets)(nil),         // 9: kafkascale.v1.Offsets
+	(*Offsets_Entry)(nil),   // 10: kafkascale.v1.Offsets.Entry
 }
 var file_schema_proto_depIdxs = []int32{
-	0, // 0: kafkascale.v1.Chunk.codec:type_name -> kafkascale.v1.Codec
-	3, // 1: kafkascale.v1.Result.rejects:type_name -> kafkascale.v1.Reject
-	4, // 2: kafkascale.v1.Result.tally:type_name -> kafkascale.v1.Tally
-	5, // 3: kafkascale.v1.Tally.months:type_name -> kafkascale.v1.Month
-	6, // 4: kafkascale.v1.Month.states:type_name -> kafkascale.v1.State
-	3, // 5: kafkascale.v1.GenerationState.rejects:type_name -> kafkascale.v1.Reject
-	4, // 6: kafkascale.v1.GenerationState.tally:type_name -> kafkascale.v1.Tally
-	9, // 7: kafkascale.v1.Offsets.entries:type_name -> kafkascale.v1.Offsets.Entry
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	0,  // 0: kafkascale.v1.Chunk.codec:type_name -> kafkascale.v1.Codec
+	3,  // 1: kafkascale.v1.Result.rejects:type_name -> kafkascale.v1.Reject
+	4,  // 2: kafkascale.v1.Result.tally:type_name -> kafkascale.v1.Tally
+	5,  // 3: kafkascale.v1.Tally.months:type_name -> kafkascale.v1.Month
+	6,  // 4: kafkascale.v1.Month.states:type_name -> kafkascale.v1.State
+	7,  // 5: kafkascale.v1.Month.sex_age:type_name -> kafkascale.v1.SexAge
+	3,  // 6: kafkascale.v1.GenerationState.rejects:type_name -> kafkascale.v1.Reject
+	4,  // 7: kafkascale.v1.GenerationState.tally:type_name -> kafkascale.v1.Tally
+	10, // 8: kafkascale.v1.Offsets.entries:type_name -> kafkascale.v1.Offsets.Entry
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_schema_proto_init() }
@@ -1055,7 +1179,7 @@ func file_schema_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schema_proto_rawDesc), len(file_schema_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
