@@ -104,6 +104,22 @@ type LaborForceResponse struct {
 	States   []StateFigures `json:"states"`
 }
 
+// SexAgeFigures are the national figures of one sex and age group.
+type SexAgeFigures struct {
+	Sex      string `json:"sex"`       // "male", "female", or "unknown" (PESEX neither)
+	AgeGroup string `json:"age_group"` // "16-19", "20-24", "25-54", "55-64" or "65+"
+	LaborFigures
+}
+
+// LaborForceBySexAgeResponse is the body of /v1/labor-force/by-sex-age:
+// every age group of men, then of women, youngest first; then those of
+// unknown sex, if any were counted.
+type LaborForceBySexAgeResponse struct {
+	Year   int             `json:"year"`
+	Month  int             `json:"month"`
+	Groups []SexAgeFigures `json:"groups"`
+}
+
 // LegacyCount is one cell of /results, in the original kafka-scale shape.
 type LegacyCount struct {
 	Description string

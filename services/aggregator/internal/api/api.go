@@ -54,6 +54,7 @@ func Handler(store *state.Store, log *zap.Logger, reg prometheus.Registerer) htt
 		r.Get("/sources", h.sources)
 		r.Get("/housing", h.housing)
 		r.Get("/labor-force", h.laborForce)
+		r.Get("/labor-force/by-sex-age", h.laborForceBySexAge)
 		r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openAPI)
@@ -174,6 +175,25 @@ func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, ok := LaborForce(h.store.Totals(), year, month, st, hasState)
+	if !ok {
+		writeError(w, http.StatusNotFound, noData(year, month, true))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) laborForceBySexAge(w http.ResponseWriter, r *http.Request) {
+	year, _, err := intParam(r, "year", 1994, 2100, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	month, _, err := intParam(r, "month", 1, 12, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, ok := LaborForceBySexAge(h.store.Totals(), year, month)
 	if !ok {
 		writeError(w, http.StatusNotFound, noData(year, month, true))
 		return

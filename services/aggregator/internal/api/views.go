@@ -99,3 +99,23 @@ func LaborForce(t *tally.Tally, year, month, state int, hasState bool) (apiv1.La
 	}
 	return resp, true
 }
+
+// LaborForceBySexAge is the national labor force of one month by sex and
+// age group. ok is false when there is no data for the month.
+func LaborForceBySexAge(t *tally.Tally, year, month int) (apiv1.LaborForceBySexAgeResponse, bool) {
+	m := t.Month(year, month)
+	if m == nil {
+		return apiv1.LaborForceBySexAgeResponse{}, false
+	}
+	resp := apiv1.LaborForceBySexAgeResponse{Year: year, Month: month, Groups: []apiv1.SexAgeFigures{}}
+	for _, sex := range []int{1, 2, 0} {
+		for g := range census.NumAgeGroups {
+			l := m.BySexAge(sex, g)
+			if sex == 0 && l.IsZero() {
+				continue
+			}
+			resp.Groups = append(resp.Groups, apiv1.SexAgeFigures{Sex: census.SexName(sex), AgeGroup: g.String(), LaborFigures: Figures(l)})
+		}
+	}
+	return resp, true
+}
