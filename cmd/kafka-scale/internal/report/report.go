@@ -1,7 +1,7 @@
 // Package report reads the aggregator's API: `kafka-scale wait` polls until
-// sources are complete, `kafka-scale report` prints the housing and
-// labor-force tables and can check them against a generator's expected
-// tabulations.
+// sources are complete, `kafka-scale report` prints the housing,
+// labor-force and labor-force-by-sex-and-age tables and can check them
+// against a generator's expected tabulations.
 package report
 
 import (
@@ -123,7 +123,7 @@ func runWait(ctx context.Context, env cli.Env, args []string) error {
 
 // Command is `kafka-scale report`.
 func Command() cli.Command {
-	return cli.Command{Name: "report", Summary: "print the housing and labor-force tables the aggregator serves", Run: runReport}
+	return cli.Command{Name: "report", Summary: "print the housing, labor-force and labor-force-by-sex-and-age tables the aggregator serves", Run: runReport}
 }
 
 func runReport(ctx context.Context, env cli.Env, args []string) error {
@@ -186,6 +186,19 @@ func print(ctx context.Context, w io.Writer, base string, srcs []apiv1.Source) e
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force/by-sex-age?year=%d&month=%d", base, s.Year, s.Month), &sa); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nLabor force by sex and age, %d-%02d (weighted persons, thousands)\n", s.Year, s.Month)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "sex\tage\temployed\tunemployed\tnot in LF\tunemployment rate\t")
+		for _, g := range sa.Groups {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f%%\t\n", g.Sex, g.AgeGroup, g.Employed/1000, g.Unemployed/1000, g.NotInLaborForce/1000, 100*g.UnemploymentRate)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -240,10 +253,49 @@ func check(ctx context.Context, env cli.Env, base, dir string) error {
 			errs = append(errs, fmt.Errorf("%d-%02d: labor force %+v, want employed %v unemployed %v rate %v", exp.Year, exp.Month,
 				lf.National, tally.Weight(l.EmployedWeight), tally.Weight(l.UnemployedWeight), l.UnemploymentRate()))
 		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force/by-sex-age?year=%d&month=%d", base, exp.Year, exp.Month), &sa); err != nil {
+			return err
+		}
+		errs = append(errs, checkSexAge(exp.Year, exp.Month, m, sa)...)
 		if len(errs) == 0 {
 			fmt.Fprintf(env.Stdout, "%s: matches the generator's expected tabulation (%d records, %s)\n", census.FileName(exp.Year, exp.Month), m.Records,
 				fmt.Sprintf("unemployment %.2f%%", 100*l.UnemploymentRate()))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkSexAge compares the served labor force by sex and age with m's:
+// every group of men and women, and those of unknown sex when m has any.
+func checkSexAge(year, month int, m *tally.Month, sa apiv1.LaborForceBySexAgeResponse) []error {
+	type key struct{ sex, age string }
+	served := map[key]apiv1.LaborFigures{}
+	for _, g := range sa.Groups {
+		served[key{g.Sex, g.AgeGroup}] = g.LaborFigures
+	}
+	var errs []error
+	for sex := range census.MaxSex + 1 {
+		for g := range census.NumAgeGroups {
+			l := m.BySexAge(sex, g)
+			k := key{census.SexName(sex), g.String()}
+			got, ok := served[k]
+			if !ok && (sex != 0 || !l.IsZero()) {
+				errs = append(errs, fmt.Errorf("%d-%02d: labor force by sex and age: no %s %s", year, month, k.sex, k.age))
+				continue
+			}
+			want := apiv1.Persons{Employed: l.Employed, Unemployed: l.Unemployed, NotInLaborForce: l.NotInLaborForce}
+			if got.Employed != tally.Weight(l.EmployedWeight) || got.Unemployed != tally.Weight(l.UnemployedWeight) ||
+				got.NotInLaborForce != tally.Weight(l.NotInLaborForceWeight) || got.Persons != want {
+				errs = append(errs, fmt.Errorf("%d-%02d: labor force of %s %s: %+v, want employed %v unemployed %v not in LF %v, persons %+v",
+					year, month, k.sex, k.age, got, tally.Weight(l.EmployedWeight), tally.Weight(l.UnemployedWeight),
+					tally.Weight(l.NotInLaborForceWeight), want))
+			}
+			delete(served, k)
+		}
+	}
+	for k := range served {
+		errs = append(errs, fmt.Errorf("%d-%02d: labor force by sex and age: unexpected group %s %s", year, month, k.sex, k.age))
+	}
+	return errs
 }
