@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -160,8 +161,23 @@ func LaborFigures(l tally.Labor) apiv1.LaborFigures {
 	return f
 }
 
-// CheckAPI fails the test unless /results, /v1/housing and /v1/labor-force
-// serve exactly what want holds.
+// SexAgeFigures are the groups /v1/labor-force/by-sex-age serves for m:
+// men's then women's age groups, youngest first, then those of unknown sex
+// that have anyone counted.
+func SexAgeFigures(m *tally.Month) []apiv1.SexAgeFigures {
+	var out []apiv1.SexAgeFigures
+	for _, sex := range []int{1, 2, 0} {
+		for g := range census.NumAgeGroups {
+			if l := m.BySexAge(sex, g); sex != 0 || !l.IsZero() {
+				out = append(out, apiv1.SexAgeFigures{Sex: census.SexName(sex), AgeGroup: g.String(), LaborFigures: LaborFigures(l)})
+			}
+		}
+	}
+	return out
+}
+
+// CheckAPI fails the test unless /results, /v1/housing, /v1/labor-force and
+// /v1/labor-force/by-sex-age serve exactly what want holds.
 func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -200,6 +216,11 @@ func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 			if wantF := LaborFigures(m.State(s.FIPS)); s.LaborFigures != wantF {
 				t.Fatalf("%v: state %s: %+v, want %+v", p, s.State, s.LaborFigures, wantF)
 			}
+		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/labor-force/by-sex-age?year=%d&month=%d", api, p.Year, p.Month), &sa)
+		if wantSA := SexAgeFigures(m); !slices.Equal(sa.Groups, wantSA) {
+			t.Fatalf("%v: labor force by sex and age %+v, want %+v", p, sa.Groups, wantSA)
 		}
 		rate := lf.National.UnemploymentRate
 		if math.IsNaN(rate) || rate <= 0 || rate >= 0.5 {
