@@ -200,17 +200,31 @@ func (g AgeGroup) String() string {
 // AgeGroupOf is the group of a PRTAGE, and false under 16: those are not
 // in the labor force universe. Top codes (80, 85) fall in 65+.
 func AgeGroupOf(age int) (AgeGroup, bool) {
-	switch {
-	case age < 16:
-		return 0, false
-	case age < 20:
-		return Age16To19, true
-	case age < 25:
-		return Age20To24, true
-	case age < 55:
-		return Age25To54, true
-	case age < 65:
-		return Age55To64, true
+	if age < 0 || age >= len(ageGroupOf) {
+		return Age65AndOver, age >= 0
 	}
-	return Age65AndOver, true
+	g := ageGroupOf[age]
+	return AgeGroup(max(g, 0)), g >= 0
 }
+
+// ageGroupOf is AgeGroupOf by age, -1 under 16: a lookup rather than
+// comparisons, as the tally calls it for every record.
+var ageGroupOf = func() (t [100]int8) {
+	for age := range t {
+		switch {
+		case age < 16:
+			t[age] = -1
+		case age < 20:
+			t[age] = int8(Age16To19)
+		case age < 25:
+			t[age] = int8(Age20To24)
+		case age < 55:
+			t[age] = int8(Age25To54)
+		case age < 65:
+			t[age] = int8(Age55To64)
+		default:
+			t[age] = int8(Age65AndOver)
+		}
+	}
+	return t
+}()

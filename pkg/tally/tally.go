@@ -227,6 +227,9 @@ func (t *Tally) Add(r *census.Record) {
 		sex = 0
 	}
 	status := census.LaborForceStatus(int(r.PEMLR))
+	if status == census.NotInUniverse {
+		return
+	}
 	m.States[fips].count(status, r.LaborForceWeight)
 	m.SexAge[sex][group].count(status, r.LaborForceWeight)
 }
