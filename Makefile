@@ -33,6 +33,8 @@ IMAGETEST_DIR   := imagetest
 # golangci-lint (.golangci.yml), pinned as a tool of a module of its own, not
 # in go.work, so that its dependencies stay out of the services' builds.
 LINT_TOOLS_DIR  := tools/lint
+# The Go tools' own modules, kept out of go.work: buf (tools) and golangci-lint (tools/lint).
+TOOLS_DIRS      := tools $(LINT_TOOLS_DIR)
 
 # Integration tests get a broker of their own, apart from the demo's; the
 # least-privilege test (e2e/security) starts one more that enforces ACLs
@@ -91,10 +93,10 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 	done
 
 .PHONY: lint
-lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and without the integration tag), golangci-lint, charts' schemas of global, shellcheck, actionlint, dashboards and rules.
+lint: deps check-dashboards check-schema ## gofmt, go.mod files tidy, go vet (with and without the integration tag), golangci-lint, the wire schema, charts' schemas of global, shellcheck, actionlint, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
-	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR) $(LINT_TOOLS_DIR); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
+	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR) $(TOOLS_DIRS); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
 	go vet -tags faults ./e2e/...
@@ -107,9 +109,31 @@ lint: deps check-dashboards ## gofmt, go.mod files tidy, go vet (with and withou
 	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 	actionlint
 
+# The wire format (pkg/schema/schema.proto): Go code generated with buf and the
+# plugins pkg/go.mod pins as tools; buf itself is pinned in tools/go.mod, a
+# module apart so that its dependencies stay out of the others. make lint
+# fails on stale generated code, on buf lint, and on a change that breaks the
+# wire format of the released schema, SCHEMA_BASELINE (a commit of this
+# repository's history: there are no tags).
+SCHEMA_DIR      := pkg/schema
+SCHEMA_BASELINE ?= 0473b66
+BUF             := GOWORK=off go tool -modfile=$(CURDIR)/tools/go.mod buf
+
+.PHONY: generate
+generate: ## Regenerate the wire format's Go code (pkg/schema/schemapb) from schema.proto.
+	cd $(SCHEMA_DIR) && $(BUF) generate
+
+.PHONY: check-schema
+check-schema: ## Fail on stale generated code, buf lint findings, or a wire-breaking change against SCHEMA_BASELINE.
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		(cd $(SCHEMA_DIR) && $(BUF) generate --output "$$tmp"); \
+		diff -r $(SCHEMA_DIR)/schemapb "$$tmp/schemapb" || { echo "$(SCHEMA_DIR)/schemapb is stale: make generate"; exit 1; }
+	cd $(SCHEMA_DIR) && $(BUF) lint
+	cd $(SCHEMA_DIR) && $(BUF) breaking . --against '$(CURDIR)/.git#ref=$(SCHEMA_BASELINE),subdir=$(SCHEMA_DIR)'
+
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
-	for d in $(MODULE_DIRS) $(LINT_TOOLS_DIR); do (cd $$d && GOWORK=off go mod tidy); done
+	for d in $(MODULE_DIRS) $(TOOLS_DIRS); do (cd $$d && GOWORK=off go mod tidy); done
 
 .PHONY: deps-demo
 deps-demo: ## Install only what make demo needs: Java, Maven and the Kafka jars (idempotent).

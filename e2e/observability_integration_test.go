@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/e2e/harness"
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 )
@@ -72,7 +73,7 @@ func TestE2EObservability(t *testing.T) {
 	web := []string{"--kafka-stats-interval", "1s", "--exit-delay", "3s", "--census-base-url", hs.URL, "--years", "2017", "--download-backoff", "10ms", "--download-max-backoff", "50ms"}
 	reader := p.Reader("reader", append(web, "--metrics-addr", readerAddr, "--months", "jan,feb,mar,apr")...)
 	require.Equal(t, 1, reader.Wait(3*time.Minute), "the truncated apr17 must fail the reader")
-	harness.WaitSources(t, api, waitComplete, func(s []harness.Source) (bool, string) {
+	harness.WaitSources(t, api, waitComplete, func(s []apiv1.Source) (bool, string) {
 		done := 0
 		for _, src := range s {
 			if src.Complete || src.Error != "" && src.TotalChunks != nil && int64(src.Chunks) == *src.TotalChunks {

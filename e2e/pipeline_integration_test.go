@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/e2e/harness"
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
@@ -127,8 +128,8 @@ func TestE2EChaos(t *testing.T) {
 	b := p.Computer("computer-b", small...)
 	reader := p.Reader("reader", append(filesArgs(dir), "--chunk-size", "50")...)
 
-	progress := func(min uint64) func([]harness.Source) (bool, string) {
-		return func(s []harness.Source) (bool, string) {
+	progress := func(min uint64) func([]apiv1.Source) (bool, string) {
+		return func(s []apiv1.Source) (bool, string) {
 			var n uint64
 			for _, src := range s {
 				n += src.Records
@@ -335,7 +336,7 @@ func TestE2EBadInput(t *testing.T) {
 	require.Contains(t, local.Log(), "jul18pub.zip: after line")
 	require.Contains(t, local.Log(), "zip: member jul18pub.dat: after ")
 
-	srcs := harness.WaitSources(t, api, waitComplete, func(s []harness.Source) (bool, string) {
+	srcs := harness.WaitSources(t, api, waitComplete, func(s []apiv1.Source) (bool, string) {
 		done := 0
 		for _, src := range s {
 			if src.Complete || src.Error != "" && src.TotalChunks != nil && int64(src.Chunks) == *src.TotalChunks {
@@ -344,7 +345,7 @@ func TestE2EBadInput(t *testing.T) {
 		}
 		return len(s) == 7 && done == 7, "sources: " + jsonString(s)
 	})
-	bySource := map[string]harness.Source{}
+	bySource := map[string]apiv1.Source{}
 	for _, s := range srcs {
 		bySource[s.Source] = s
 	}

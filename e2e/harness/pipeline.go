@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
@@ -61,32 +63,9 @@ func (p *Pipeline) Reader(name string, extra ...string) *Proc {
 	return Start(p.t, name, Bin(p.t, "reader"), args, p.env()...)
 }
 
-// Source is a source as /v1/sources shows it.
-type Source struct {
-	Source      string                              `json:"source"`
-	Fingerprint string                              `json:"fingerprint"`
-	Year        int                                 `json:"year"`
-	Month       int                                 `json:"month"`
-	Status      string                              `json:"status"`
-	Format      string                              `json:"format"`
-	Layout      *struct{ Name, First, Last string } `json:"layout"`
-	Weight      string                              `json:"weight"`
-	Records     uint64                              `json:"records"`
-	Counted     uint64                              `json:"counted"`
-	Rejected    uint64                              `json:"rejected"`
-	Rejects     map[string]uint64                   `json:"rejects"`
-	Chunks      uint32                              `json:"chunks"`
-	TotalChunks *int64                              `json:"total_chunks"`
-	Complete    bool                                `json:"complete"`
-	Error       string                              `json:"error"`
-	Loads       int                                 `json:"loads"`
-}
-
 // Sources reads /v1/sources.
-func Sources(ctx context.Context, api string) ([]Source, error) {
-	var body struct {
-		Sources []Source `json:"sources"`
-	}
+func Sources(ctx context.Context, api string) ([]apiv1.Source, error) {
+	var body apiv1.SourcesResponse
 	code, err := GetJSON(ctx, "http://"+api+"/v1/sources", &body)
 	if err != nil {
 		return nil, err
@@ -98,9 +77,9 @@ func Sources(ctx context.Context, api string) ([]Source, error) {
 }
 
 // WaitSources polls /v1/sources until done accepts them.
-func WaitSources(t testing.TB, api string, timeout time.Duration, done func([]Source) (bool, string)) []Source {
+func WaitSources(t testing.TB, api string, timeout time.Duration, done func([]apiv1.Source) (bool, string)) []apiv1.Source {
 	t.Helper()
-	var last []Source
+	var last []apiv1.Source
 	Eventually(t, timeout, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -115,8 +94,8 @@ func WaitSources(t testing.TB, api string, timeout time.Duration, done func([]So
 }
 
 // AllComplete is a WaitSources condition: n sources, all complete.
-func AllComplete(n int) func([]Source) (bool, string) {
-	return func(s []Source) (bool, string) {
+func AllComplete(n int) func([]apiv1.Source) (bool, string) {
+	return func(s []apiv1.Source) (bool, string) {
 		complete := 0
 		for _, src := range s {
 			if src.Complete {
@@ -145,12 +124,12 @@ func Generate(t testing.TB, dir string, year int, months []int, records int, see
 }
 
 // LegacyResults is what /results must serve for t.
-func LegacyResults(t *tally.Tally) map[string]map[string]LegacyCount {
-	out := map[string]map[string]LegacyCount{}
+func LegacyResults(t *tally.Tally) apiv1.Results {
+	out := apiv1.Results{}
 	for p, m := range t.All() {
 		y := strconv.Itoa(p.Year)
 		if out[y] == nil {
-			out[y] = map[string]LegacyCount{}
+			out[y] = map[string]apiv1.LegacyCount{}
 		}
 		for code := -1; code <= census.MaxHousing; code++ {
 			if n := m.HousingCount(code); n > 0 {
@@ -167,30 +146,10 @@ func LegacyResults(t *tally.Tally) map[string]map[string]LegacyCount {
 	return out
 }
 
-// LegacyCount is a cell of /results.
-type LegacyCount struct {
-	Description string
-	Count       uint64
-}
-
-// Figures are labor-force figures as the API serves them.
-type Figures struct {
-	Employed         float64 `json:"employed"`
-	Unemployed       float64 `json:"unemployed"`
-	NotInLaborForce  float64 `json:"not_in_labor_force"`
-	LaborForce       float64 `json:"labor_force"`
-	UnemploymentRate float64 `json:"unemployment_rate"`
-	Persons          struct {
-		Employed        uint64 `json:"employed"`
-		Unemployed      uint64 `json:"unemployed"`
-		NotInLaborForce uint64 `json:"not_in_labor_force"`
-	} `json:"persons"`
-}
-
 // LaborFigures computes the figures of l the way the README's recipe
 // says: weights / 10000, rate = U / (E + U).
-func LaborFigures(l tally.Labor) Figures {
-	var f Figures
+func LaborFigures(l tally.Labor) apiv1.LaborFigures {
+	var f apiv1.LaborFigures
 	f.Employed = float64(l.EmployedWeight) / 10000
 	f.Unemployed = float64(l.UnemployedWeight) / 10000
 	f.NotInLaborForce = float64(l.NotInLaborForceWeight) / 10000
@@ -202,42 +161,34 @@ func LaborFigures(l tally.Labor) Figures {
 	return f
 }
 
-// LaborForceResponse is /v1/labor-force.
-type LaborForceResponse struct {
-	Year     int     `json:"year"`
-	Month    int     `json:"month"`
-	National Figures `json:"national"`
-	States   []struct {
-		FIPS  int    `json:"fips"`
-		State string `json:"state"`
-		Figures
-	} `json:"states"`
+// SexAgeFigures are the groups /v1/labor-force/by-sex-age serves for m:
+// men's then women's age groups, youngest first, then those of unknown sex
+// that have anyone counted.
+func SexAgeFigures(m *tally.Month) []apiv1.SexAgeFigures {
+	var out []apiv1.SexAgeFigures
+	for _, sex := range []int{1, 2, 0} {
+		for g := range census.NumAgeGroups {
+			if l := m.BySexAge(sex, g); sex != 0 || !l.IsZero() {
+				out = append(out, apiv1.SexAgeFigures{Sex: census.SexName(sex), AgeGroup: g.String(), LaborFigures: LaborFigures(l)})
+			}
+		}
+	}
+	return out
 }
 
-// HousingResponse is /v1/housing.
-type HousingResponse struct {
-	Year    int    `json:"year"`
-	Month   *int   `json:"month"`
-	Records uint64 `json:"records"`
-	Housing []struct {
-		Code  int    `json:"code"`
-		Count uint64 `json:"count"`
-	} `json:"housing"`
-}
-
-// CheckAPI fails the test unless /results, /v1/housing and /v1/labor-force
-// serve exactly what want holds.
+// CheckAPI fails the test unless /results, /v1/housing, /v1/labor-force and
+// /v1/labor-force/by-sex-age serve exactly what want holds.
 func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var legacy map[string]map[string]LegacyCount
+	var legacy apiv1.Results
 	mustGet(t, ctx, "http://"+api+"/results", &legacy)
 	if !maps.EqualFunc(legacy, LegacyResults(want), maps.Equal) {
 		t.Fatalf("/results = %v, want %v", legacy, LegacyResults(want))
 	}
 	for p, m := range want.All() {
-		var h HousingResponse
+		var h apiv1.HousingResponse
 		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/housing?year=%d&month=%d", api, p.Year, p.Month), &h)
 		if h.Records != m.Records {
 			t.Fatalf("%v: housing records %d, want %d", p, h.Records, m.Records)
@@ -247,7 +198,7 @@ func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 				t.Fatalf("%v: housing code %d: %d, want %d", p, c.Code, c.Count, m.HousingCount(c.Code))
 			}
 		}
-		var lf LaborForceResponse
+		var lf apiv1.LaborForceResponse
 		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/labor-force?year=%d&month=%d", api, p.Year, p.Month), &lf)
 		if got, wantF := lf.National, LaborFigures(m.National()); got != wantF {
 			t.Fatalf("%v: national labor force %+v, want %+v", p, got, wantF)
@@ -262,9 +213,14 @@ func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 			t.Fatalf("%v: %d states, want %d", p, len(lf.States), states)
 		}
 		for _, s := range lf.States {
-			if wantF := LaborFigures(m.State(s.FIPS)); s.Figures != wantF {
-				t.Fatalf("%v: state %s: %+v, want %+v", p, s.State, s.Figures, wantF)
+			if wantF := LaborFigures(m.State(s.FIPS)); s.LaborFigures != wantF {
+				t.Fatalf("%v: state %s: %+v, want %+v", p, s.State, s.LaborFigures, wantF)
 			}
+		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		mustGet(t, ctx, fmt.Sprintf("http://%s/v1/labor-force/by-sex-age?year=%d&month=%d", api, p.Year, p.Month), &sa)
+		if wantSA := SexAgeFigures(m); !slices.Equal(sa.Groups, wantSA) {
+			t.Fatalf("%v: labor force by sex and age %+v, want %+v", p, sa.Groups, wantSA)
 		}
 		rate := lf.National.UnemploymentRate
 		if math.IsNaN(rate) || rate <= 0 || rate >= 0.5 {

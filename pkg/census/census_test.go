@@ -301,6 +301,24 @@ func TestLaborForceStatus(t *testing.T) {
 	require.Equal(t, "not in labor force", NotInLaborForce.String())
 }
 
+func TestAgeGroupOf(t *testing.T) {
+	for _, tc := range []struct {
+		age  int
+		want string // "" when not in the labor force universe
+	}{
+		{-1, ""}, {0, ""}, {15, ""}, {16, "16-19"}, {19, "16-19"}, {20, "20-24"}, {24, "20-24"}, {25, "25-54"},
+		{54, "25-54"}, {55, "55-64"}, {64, "55-64"}, {65, "65+"}, {80, "65+"}, {85, "65+"}, {90, "65+"}, {99, "65+"}, {100, "65+"}, {150, "65+"},
+	} {
+		g, ok := AgeGroupOf(tc.age)
+		require.Equal(t, tc.want != "", ok, "age %d", tc.age)
+		if ok {
+			require.Equal(t, tc.want, g.String(), "age %d", tc.age)
+		}
+	}
+	require.Equal(t, "AgeGroup(5)", NumAgeGroups.String())
+	require.Equal(t, []string{"unknown", "male", "female", "unknown"}, []string{SexName(0), SexName(1), SexName(2), SexName(-1)})
+}
+
 // FuzzParse checks Parse against a plain strconv reading of the layout:
 // it never panics, accepts exactly what the reference accepts, and reads
 // the same values.

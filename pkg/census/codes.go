@@ -1,5 +1,7 @@
 package census
 
+import "fmt"
+
 // MaxHousing is the largest HEHOUSUT code.
 const MaxHousing = 12
 
@@ -153,3 +155,76 @@ func (l LaborForce) String() string {
 	}
 	return "not in universe"
 }
+
+// MaxSex is the largest PESEX code, so arrays indexed by PESEX have
+// MaxSex+1 entries; entry 0 holds records whose PESEX is neither 1 nor 2.
+const MaxSex = 2
+
+// SexName is "male" for PESEX 1, "female" for 2 and "unknown" for any
+// other code.
+func SexName(code int) string {
+	switch code {
+	case 1:
+		return "male"
+	case 2:
+		return "female"
+	}
+	return "unknown"
+}
+
+// AgeGroup is an age band of the labor force tables, the bands BLS
+// publishes employment status in: 16-19, 20-24, 25-54, 55-64, 65 and over.
+type AgeGroup int
+
+// The age groups, youngest first.
+const (
+	Age16To19 AgeGroup = iota
+	Age20To24
+	Age25To54
+	Age55To64
+	Age65AndOver
+	// NumAgeGroups is the number of groups, the length of arrays indexed
+	// by AgeGroup.
+	NumAgeGroups
+)
+
+var ageGroupNames = [NumAgeGroups]string{"16-19", "20-24", "25-54", "55-64", "65+"}
+
+func (g AgeGroup) String() string {
+	if g < 0 || g >= NumAgeGroups {
+		return fmt.Sprintf("AgeGroup(%d)", int(g))
+	}
+	return ageGroupNames[g]
+}
+
+// AgeGroupOf is the group of a PRTAGE, and false under 16: those are not
+// in the labor force universe. Top codes (80, 85) fall in 65+.
+func AgeGroupOf(age int) (AgeGroup, bool) {
+	if age < 0 || age >= len(ageGroupOf) {
+		return Age65AndOver, age >= 0
+	}
+	g := ageGroupOf[age]
+	return AgeGroup(max(g, 0)), g >= 0
+}
+
+// ageGroupOf is AgeGroupOf by age, -1 under 16: a lookup rather than
+// comparisons, as the tally calls it for every record.
+var ageGroupOf = func() (t [100]int8) {
+	for age := range t {
+		switch {
+		case age < 16:
+			t[age] = -1
+		case age < 20:
+			t[age] = int8(Age16To19)
+		case age < 25:
+			t[age] = int8(Age20To24)
+		case age < 55:
+			t[age] = int8(Age25To54)
+		case age < 65:
+			t[age] = int8(Age55To64)
+		default:
+			t[age] = int8(Age65AndOver)
+		}
+	}
+	return t
+}()

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 
+	"strings"
+
 	"github.com/pierrec/lz4/v4"
-	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/kafka-scale/kafka-scale/pkg/schema/schemapb"
 )
 
 // Codec says how a chunk's data field holds its records.
@@ -69,25 +72,6 @@ type Chunk struct {
 	NotPublished bool
 }
 
-// Chunk field numbers; see schema.proto.
-const (
-	chunkSource      = 1
-	chunkFingerprint = 2
-	chunkYear        = 3
-	chunkMonth       = 4
-	chunkSeq         = 5
-	chunkFirstLine   = 6
-	chunkRecords     = 7
-	chunkLast        = 8
-	chunkError       = 9
-	chunkData        = 10
-	chunkCodec       = 11
-	chunkDataSize    = 12
-	chunkRecordLen   = 13
-	chunkFormat      = 14
-	chunkUnpublished = 15
-)
-
 // Key is the Kafka message key of the chunk: source and sequence number, so
 // that chunks spread over partitions and a reload lands where the first
 // load did.
@@ -97,112 +81,60 @@ func (c *Chunk) Key() []byte {
 
 // AppendChunk appends the encoding of c to b.
 func AppendChunk(b []byte, c *Chunk) []byte {
-	b = appendString(b, chunkSource, c.Source)
-	b = appendString(b, chunkFingerprint, c.Fingerprint)
-	b = appendVarint(b, chunkYear, uint64(c.Year))
-	b = appendVarint(b, chunkMonth, uint64(c.Month))
-	b = appendVarint(b, chunkSeq, uint64(c.Seq))
-	b = appendVarint(b, chunkFirstLine, c.FirstLine)
-	b = appendVarint(b, chunkRecords, uint64(c.Records))
-	if c.Last {
-		b = appendVarint(b, chunkLast, 1)
-	}
-	b = appendString(b, chunkError, c.Error)
-	if len(c.Data) > 0 {
-		b = protowire.AppendTag(b, chunkData, protowire.BytesType)
-		b = protowire.AppendBytes(b, c.Data)
+	m := schemapb.Chunk{
+		Source: c.Source, Fingerprint: c.Fingerprint, Year: uint32(c.Year), Month: uint32(c.Month),
+		Seq: c.Seq, FirstLine: c.FirstLine, Records: c.Records, Last: c.Last, Error: c.Error,
+		Data: c.Data, RecordLen: c.RecordLen, Format: c.Format, NotPublished: c.NotPublished,
 	}
 	if c.Codec != CodecNone {
-		b = appendVarint(b, chunkCodec, uint64(c.Codec))
-		b = appendVarint(b, chunkDataSize, c.DataSize)
+		m.Codec, m.DataSize = schemapb.Codec(c.Codec), c.DataSize
 	}
-	b = appendVarint(b, chunkRecordLen, uint64(c.RecordLen))
-	b = appendString(b, chunkFormat, c.Format)
-	if c.NotPublished {
-		b = appendVarint(b, chunkUnpublished, 1)
-	}
-	return b
+	return appendVT(b, &m)
 }
 
-// DecodeChunk decodes b into c. c.Data aliases b. A chunk without a source,
-// or with a size or count over its limit (limits.go), is rejected before
-// anything is allocated for it.
+// DecodeChunk decodes b into c. c.Data aliases b; the strings are copies.
+// A chunk without a source, or with a size or count over its limit
+// (limits.go), is rejected.
 func DecodeChunk(b []byte, c *Chunk) error {
 	*c = Chunk{}
-	err := walk(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) error {
-		switch num {
-		case chunkSource:
-			if err := checkLen("source", bs, MaxNameLen); err != nil {
-				return err
-			}
-			c.Source = string(bs)
-		case chunkFingerprint:
-			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
-				return err
-			}
-			c.Fingerprint = string(bs)
-		case chunkYear:
-			c.Year = int(v)
-		case chunkMonth:
-			c.Month = int(v)
-		case chunkSeq:
-			if v >= MaxChunks {
-				return limitErr("chunk number", v, MaxChunks-1)
-			}
-			c.Seq = uint32(v)
-		case chunkFirstLine:
-			c.FirstLine = v
-		case chunkRecords:
-			if v > MaxChunkRecords {
-				return limitErr("records", v, MaxChunkRecords)
-			}
-			c.Records = uint32(v)
-		case chunkLast:
-			c.Last = v != 0
-		case chunkError:
-			if err := checkLen("error", bs, MaxErrorLen); err != nil {
-				return err
-			}
-			c.Error = string(bs)
-		case chunkData:
-			if err := checkLen("data", bs, MaxChunkDataSize); err != nil {
-				return err
-			}
-			c.Data = bs
-		case chunkCodec:
-			c.Codec = Codec(v)
-		case chunkDataSize:
-			if v > MaxChunkDataSize {
-				return limitErr("data_size", v, MaxChunkDataSize)
-			}
-			c.DataSize = v
-		case chunkRecordLen:
-			if v > MaxRecordLen {
-				return limitErr("record_len", v, MaxRecordLen)
-			}
-			c.RecordLen = uint32(v)
-		case chunkFormat:
-			if err := checkLen("format", bs, MaxNameLen); err != nil {
-				return err
-			}
-			c.Format = string(bs)
-		case chunkUnpublished:
-			c.NotPublished = v != 0
-		}
-		return nil
-	}, chunkTypes)
-	if err == nil && c.Source == "" {
-		err = fmt.Errorf("%w: chunk without a source", ErrMissingField)
+	var m schemapb.Chunk
+	// Unsafe: Data aliases b instead of a copy of the records; the strings
+	// are checked and copied below.
+	if err := m.UnmarshalVTUnsafe(b); err != nil {
+		return malformed("chunk", err)
 	}
-	return err
-}
-
-var chunkTypes = map[protowire.Number]protowire.Type{
-	chunkSource: protowire.BytesType, chunkFingerprint: protowire.BytesType, chunkYear: protowire.VarintType,
-	chunkMonth: protowire.VarintType, chunkSeq: protowire.VarintType, chunkFirstLine: protowire.VarintType,
-	chunkRecords: protowire.VarintType, chunkLast: protowire.VarintType, chunkError: protowire.BytesType,
-	chunkData: protowire.BytesType, chunkCodec: protowire.VarintType, chunkDataSize: protowire.VarintType,
-	chunkRecordLen: protowire.VarintType, chunkFormat: protowire.BytesType, chunkUnpublished: protowire.VarintType,
+	switch {
+	case len(m.Source) > MaxNameLen:
+		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
+	case len(m.Fingerprint) > MaxNameLen:
+		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
+	case len(m.Error) > MaxErrorLen:
+		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
+	case len(m.Format) > MaxNameLen:
+		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
+	case len(m.Data) > MaxChunkDataSize:
+		return limitErr("data length", uint64(len(m.Data)), MaxChunkDataSize)
+	case m.Seq >= MaxChunks:
+		return limitErr("chunk number", uint64(m.Seq), MaxChunks-1)
+	case m.Records > MaxChunkRecords:
+		return limitErr("records", uint64(m.Records), MaxChunkRecords)
+	case m.DataSize > MaxChunkDataSize:
+		return limitErr("data_size", m.DataSize, MaxChunkDataSize)
+	case m.RecordLen > MaxRecordLen:
+		return limitErr("record_len", uint64(m.RecordLen), MaxRecordLen)
+	case m.Source == "":
+		return fmt.Errorf("%w: chunk without a source", ErrMissingField)
+	}
+	*c = Chunk{
+		Source: strings.Clone(m.Source), Fingerprint: strings.Clone(m.Fingerprint), Year: int(m.Year), Month: int(m.Month),
+		Seq: m.Seq, FirstLine: m.FirstLine, Records: m.Records, Last: m.Last, Error: strings.Clone(m.Error),
+		Codec: Codec(m.Codec), DataSize: m.DataSize, RecordLen: m.RecordLen, Format: strings.Clone(m.Format),
+		NotPublished: m.NotPublished,
+	}
+	if len(m.Data) > 0 {
+		c.Data = m.Data
+	}
+	return nil
 }
 
 // MaxChunkDataSize bounds the decompressed records of a chunk, so that a

@@ -42,7 +42,9 @@ func TestDecodeLimits(t *testing.T) {
 		{"chunk: chunk number", decodeChunk, chunk(Chunk{Source: "s", Seq: MaxChunks}), ErrLimit},
 		{"chunk: chunk number near 2^32", decodeChunk, chunk(Chunk{Source: "s", Seq: math.MaxUint32 - 1}), ErrLimit},
 		{"chunk: records", decodeChunk, chunk(Chunk{Source: "s", Records: MaxChunkRecords + 1}), ErrLimit},
-		{"chunk: records over 32 bits", decodeChunk, fieldVarint(chunk(Chunk{Source: "s"}), chunkRecords, 1<<40), ErrLimit},
+		// A 32-bit field keeps the low 32 bits of a longer varint, as every
+		// protobuf reader does: the limit applies to those.
+		{"chunk: records over 32 bits", decodeChunk, fieldVarint(chunk(Chunk{Source: "s"}), chunkRecords, 1<<40|(MaxChunkRecords+1)), ErrLimit},
 		{"chunk: data_size", decodeChunk, chunk(Chunk{Source: "s", Codec: CodecLZ4, DataSize: MaxChunkDataSize + 1}), ErrLimit},
 		{"chunk: record_len", decodeChunk, chunk(Chunk{Source: "s", RecordLen: MaxRecordLen + 1}), ErrLimit},
 		{"chunk: source", decodeChunk, chunk(Chunk{Source: long(MaxNameLen + 1)}), ErrLimit},
@@ -68,7 +70,8 @@ func TestDecodeLimits(t *testing.T) {
 		{"generation: tally periods", decodeGen, manyMonths(gen(GenerationState{Source: "s"}), genTally, MaxTallyMonths+1), ErrLimit},
 		{"generation: no source", decodeGen, gen(GenerationState{Chunks: 1}), ErrMissingField},
 		{"offsets: partition", decodeOffsets, offsetsEntryOf(MaxPartitions, 1), ErrLimit},
-		{"offsets: partition over 32 bits", decodeOffsets, offsetsEntryOf(1<<40, 1), ErrLimit},
+		{"offsets: partition over 32 bits", decodeOffsets, offsetsEntryOf(1<<40|MaxPartitions, 1), ErrLimit},
+		{"offsets: negative partition", decodeOffsets, offsetsEntryOf(math.MaxUint64, 1), ErrLimit},
 		{"offsets: offset", decodeOffsets, offsetsEntryOf(1, math.MaxUint64), ErrLimit},
 		{"offsets: topic", decodeOffsets, AppendOffsets(nil, &Offsets{Topic: long(MaxNameLen + 1)}), ErrLimit},
 	} {

@@ -5,8 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
+	"github.com/kafka-scale/kafka-scale/pkg/schema/schemapb"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
@@ -26,163 +25,90 @@ type Result struct {
 	NotPublished bool              // the chunk's: the site has no file for the month
 }
 
-// Result field numbers; see schema.proto.
-const (
-	resultSource      = 1
-	resultFingerprint = 2
-	resultYear        = 3
-	resultMonth       = 4
-	resultSeq         = 5
-	resultLast        = 6
-	resultError       = 7
-	resultRecords     = 8
-	resultRejected    = 9
-	resultRejects     = 10
-	resultTally       = 11
-	resultFormat      = 12
-	resultUnpublished = 13
-
-	rejectReason = 1
-	rejectCount  = 2
-)
-
 // Key is the Kafka message key of a result: its source, so that the results
 // of one source stay in order on one partition.
 func (r *Result) Key() []byte { return []byte(r.Source) }
 
 // AppendResult appends the encoding of r to b.
 func AppendResult(b []byte, r *Result) []byte {
-	b = appendString(b, resultSource, r.Source)
-	b = appendString(b, resultFingerprint, r.Fingerprint)
-	b = appendVarint(b, resultYear, uint64(r.Year))
-	b = appendVarint(b, resultMonth, uint64(r.Month))
-	b = appendVarint(b, resultSeq, uint64(r.Seq))
-	if r.Last {
-		b = appendVarint(b, resultLast, 1)
+	m := schemapb.Result{
+		Source: r.Source, Fingerprint: r.Fingerprint, Year: uint32(r.Year), Month: uint32(r.Month),
+		Seq: r.Seq, Last: r.Last, Error: r.Error, Records: r.Records, Rejected: r.Rejected,
+		Rejects: rejectsToPB(r.Rejects), Format: r.Format, NotPublished: r.NotPublished,
 	}
-	b = appendString(b, resultError, r.Error)
-	b = appendVarint(b, resultRecords, r.Records)
-	b = appendVarint(b, resultRejected, r.Rejected)
-	b = appendRejects(b, resultRejects, r.Rejects)
 	if r.Tally != nil {
-		b = appendMessage(b, resultTally, AppendTally(nil, r.Tally))
+		m.Tally = tallyToPB(r.Tally)
 	}
-	b = appendString(b, resultFormat, r.Format)
-	if r.NotPublished {
-		b = appendVarint(b, resultUnpublished, 1)
-	}
-	return b
+	return appendVT(b, &m)
 }
 
-func appendRejects(b []byte, num protowire.Number, rejects map[string]uint64) []byte {
-	for _, reason := range slices.Sorted(maps.Keys(rejects)) {
-		var e []byte
-		e = appendString(e, rejectReason, reason)
-		e = appendVarint(e, rejectCount, rejects[reason])
-		b = appendMessage(b, num, e)
-	}
-	return b
-}
-
-func decodeReject(bs []byte, into map[string]uint64) error {
-	var (
-		reason string
-		count  uint64
-	)
-	err := walk(bs, func(num protowire.Number, _ protowire.Type, v uint64, s []byte) error {
-		switch num {
-		case rejectReason:
-			if err := checkLen("reject reason", s, MaxNameLen); err != nil {
-				return err
-			}
-			reason = string(s)
-		case rejectCount:
-			count = v
-		}
+// rejectsToPB lists rejects by reason, in order, so that an encoding is
+// canonical.
+func rejectsToPB(rejects map[string]uint64) []*schemapb.Reject {
+	if len(rejects) == 0 {
 		return nil
-	}, rejectTypes)
-	if err != nil {
-		return err
 	}
-	if _, known := into[reason]; !known && len(into) >= MaxRejectReasons {
-		return limitErr("reject reasons", uint64(len(into))+1, MaxRejectReasons)
+	pb := make([]schemapb.Reject, 0, len(rejects))
+	out := make([]*schemapb.Reject, 0, len(rejects))
+	for _, reason := range slices.Sorted(maps.Keys(rejects)) {
+		pb = append(pb, schemapb.Reject{Reason: reason, Count: rejects[reason]})
+		out = append(out, &pb[len(pb)-1])
 	}
-	into[reason] += count
+	return out
+}
+
+// rejectsFromPB adds rejects to into, summing repeated reasons.
+func rejectsFromPB(rejects []*schemapb.Reject, into map[string]uint64) error {
+	for _, e := range rejects {
+		if len(e.Reason) > MaxNameLen {
+			return limitErr("reject reason length", uint64(len(e.Reason)), MaxNameLen)
+		}
+		if _, known := into[e.Reason]; !known && len(into) >= MaxRejectReasons {
+			return limitErr("reject reasons", uint64(len(into))+1, MaxRejectReasons)
+		}
+		into[e.Reason] += e.Count
+	}
 	return nil
 }
 
-var rejectTypes = map[protowire.Number]protowire.Type{rejectReason: protowire.BytesType, rejectCount: protowire.VarintType}
-
 // DecodeResult decodes b into r. A result without a source, or with a size
-// or count over its limit (limits.go), is rejected before anything is
-// allocated for it.
+// or count over its limit (limits.go), is rejected.
 func DecodeResult(b []byte, r *Result) error {
 	*r = Result{Rejects: map[string]uint64{}}
-	err := walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
-		switch num {
-		case resultSource:
-			if err := checkLen("source", bs, MaxNameLen); err != nil {
-				return err
-			}
-			r.Source = string(bs)
-		case resultFingerprint:
-			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
-				return err
-			}
-			r.Fingerprint = string(bs)
-		case resultYear:
-			r.Year = int(v)
-		case resultMonth:
-			r.Month = int(v)
-		case resultSeq:
-			if v >= MaxChunks {
-				return limitErr("chunk number", v, MaxChunks-1)
-			}
-			r.Seq = uint32(v)
-		case resultLast:
-			r.Last = v != 0
-		case resultError:
-			if err := checkLen("error", bs, MaxErrorLen); err != nil {
-				return err
-			}
-			r.Error = string(bs)
-		case resultRecords:
-			if v > MaxChunkRecords {
-				return limitErr("records", v, MaxChunkRecords)
-			}
-			r.Records = v
-		case resultRejected:
-			if v > MaxChunkRecords {
-				return limitErr("rejected records", v, MaxChunkRecords)
-			}
-			r.Rejected = v
-		case resultRejects:
-			return decodeReject(bs, r.Rejects)
-		case resultTally:
-			if r.Tally == nil {
-				r.Tally = tally.New()
-			}
-			return DecodeTally(bs, r.Tally)
-		case resultFormat:
-			if err := checkLen("format", bs, MaxNameLen); err != nil {
-				return err
-			}
-			r.Format = string(bs)
-		case resultUnpublished:
-			r.NotPublished = v != 0
-		}
-		return nil
-	}, resultTypes)
-	if err == nil && r.Source == "" {
-		err = fmt.Errorf("%w: result without a source", ErrMissingField)
+	var m schemapb.Result
+	if err := m.UnmarshalVT(b); err != nil {
+		return malformed("result", err)
 	}
-	return err
-}
-
-var resultTypes = map[protowire.Number]protowire.Type{
-	resultSource: protowire.BytesType, resultFingerprint: protowire.BytesType, resultYear: protowire.VarintType,
-	resultMonth: protowire.VarintType, resultSeq: protowire.VarintType, resultLast: protowire.VarintType,
-	resultError: protowire.BytesType, resultRecords: protowire.VarintType, resultRejected: protowire.VarintType,
-	resultRejects: protowire.BytesType, resultTally: protowire.BytesType, resultFormat: protowire.BytesType,
-	resultUnpublished: protowire.VarintType,
+	switch {
+	case len(m.Source) > MaxNameLen:
+		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
+	case len(m.Fingerprint) > MaxNameLen:
+		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
+	case len(m.Error) > MaxErrorLen:
+		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
+	case len(m.Format) > MaxNameLen:
+		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
+	case m.Seq >= MaxChunks:
+		return limitErr("chunk number", uint64(m.Seq), MaxChunks-1)
+	case m.Records > MaxChunkRecords:
+		return limitErr("records", m.Records, MaxChunkRecords)
+	case m.Rejected > MaxChunkRecords:
+		return limitErr("rejected records", m.Rejected, MaxChunkRecords)
+	}
+	r.Source, r.Fingerprint, r.Year, r.Month = m.Source, m.Fingerprint, int(m.Year), int(m.Month)
+	r.Seq, r.Last, r.Error, r.Records, r.Rejected = m.Seq, m.Last, m.Error, m.Records, m.Rejected
+	r.Format, r.NotPublished = m.Format, m.NotPublished
+	if err := rejectsFromPB(m.Rejects, r.Rejects); err != nil {
+		return err
+	}
+	if m.Tally != nil {
+		r.Tally = tally.New()
+		if err := tallyFromPB(m.Tally, r.Tally); err != nil {
+			return err
+		}
+	}
+	if r.Source == "" {
+		return fmt.Errorf("%w: result without a source", ErrMissingField)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema/schemapb"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
@@ -20,6 +21,7 @@ func randomTally(seed uint64, n int) *tally.Tally {
 			GESTFIPS: int16([]int{1, 6, 11, 36, 56}[r.IntN(5)]), PRTAGE: int16(r.IntN(86)),
 			PEMLR: int16(r.IntN(9) - 1), LaborForceWeight: r.Int64N(50_000_000),
 		}
+		rec.PESEX = rec.PRTAGE % 3 // 0 too; no draw, so the records stay those of testdata/v1
 		t.Add(&rec)
 	}
 	return t
@@ -37,6 +39,27 @@ func TestTallyRoundTrip(t *testing.T) {
 			out := tally.New()
 			require.NoError(t, DecodeTally(AppendTally(nil, tc.in), out))
 			require.True(t, tc.in.Equal(out))
+		})
+	}
+}
+
+func TestTallySexAgeMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sex, group uint32
+		wantErr    string
+	}{
+		{name: "sex", sex: 3, group: 0, wantErr: "sex 3"},
+		{name: "age group", sex: 1, group: 5, wantErr: "age group 5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pb := &schemapb.Tally{Months: []*schemapb.Month{{Year: 2020, Month: 1,
+				SexAge: []*schemapb.SexAge{{Sex: tc.sex, AgeGroup: tc.group, Employed: 1}}}}}
+			b, err := pb.MarshalVT()
+			require.NoError(t, err)
+			err = DecodeTally(b, tally.New())
+			require.ErrorIs(t, err, ErrMalformed)
+			require.ErrorContains(t, err, tc.wantErr)
 		})
 	}
 }

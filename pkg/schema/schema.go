@@ -4,12 +4,14 @@
 //
 // # Encoding
 //
-// Messages are encoded in the Protocol Buffers wire format, written and read
-// by hand with google.golang.org/protobuf/encoding/protowire. schema.proto
-// beside this file is the normative description. The choice buys the
-// well-known protobuf compatibility rules without a code generator in the
-// build: a reader skips fields it does not know, so a new field can be added
-// without breaking older pods, and a field number is never reused.
+// Messages are encoded in the Protocol Buffers wire format. schema.proto
+// beside this file is their one source: schemapb holds the Go code generated
+// from it (protoc-gen-go, and protoc-gen-go-vtproto for marshalling without
+// reflection; make generate), and this package converts between those
+// messages and the types the services use, checking every size and count
+// against limits.go. A reader skips fields it does not know, so a new field
+// can be added without breaking older pods, and a field number is never
+// reused: make lint runs buf breaking against the released schema.
 //
 // # Versions
 //

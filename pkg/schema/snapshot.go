@@ -1,14 +1,13 @@
 package schema
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
+	"github.com/kafka-scale/kafka-scale/pkg/schema/schemapb"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
@@ -53,136 +52,79 @@ type GenerationState struct {
 	NotPublished bool   // the site has no file for the month
 }
 
-const (
-	genSource      = 1
-	genFingerprint = 2
-	genYear        = 3
-	genMonth       = 4
-	genSeen        = 5
-	genChunks      = 6
-	genTotal       = 7
-	genRecords     = 8
-	genRejected    = 9
-	genRejects     = 10
-	genError       = 11
-	genLastSeen    = 12
-	genTally       = 13
-	genFormat      = 14
-	genUnpublished = 15
-)
-
 // AppendGenerationState appends the encoding of g to b.
 func AppendGenerationState(b []byte, g *GenerationState) []byte {
-	b = appendString(b, genSource, g.Source)
-	b = appendString(b, genFingerprint, g.Fingerprint)
-	b = appendVarint(b, genYear, uint64(g.Year))
-	b = appendVarint(b, genMonth, uint64(g.Month))
+	m := schemapb.GenerationState{
+		Source: g.Source, Fingerprint: g.Fingerprint, Year: uint32(g.Year), Month: uint32(g.Month),
+		Chunks: g.Chunks, Total: g.Total, Records: g.Records, Rejected: g.Rejected,
+		Rejects: rejectsToPB(g.Rejects), Error: g.Error, LastSeen: g.LastSeen,
+		Format: g.Format, NotPublished: g.NotPublished,
+	}
 	if len(g.Seen) > 0 {
-		var packed []byte
+		m.Seen = make([]byte, 0, 8*len(g.Seen))
 		for _, w := range g.Seen {
-			packed = protowire.AppendFixed64(packed, w)
+			m.Seen = binary.LittleEndian.AppendUint64(m.Seen, w)
 		}
-		b = appendMessage(b, genSeen, packed)
 	}
-	b = appendVarint(b, genChunks, uint64(g.Chunks))
-	b = appendSigned(b, genTotal, g.Total)
-	b = appendVarint(b, genRecords, g.Records)
-	b = appendVarint(b, genRejected, g.Rejected)
-	b = appendRejects(b, genRejects, g.Rejects)
-	b = appendString(b, genError, g.Error)
-	b = appendSigned(b, genLastSeen, g.LastSeen)
 	if g.Tally != nil {
-		b = appendMessage(b, genTally, AppendTally(nil, g.Tally))
+		m.Tally = tallyToPB(g.Tally)
 	}
-	b = appendString(b, genFormat, g.Format)
-	if g.NotPublished {
-		b = appendVarint(b, genUnpublished, 1)
-	}
-	return b
+	return appendVT(b, &m)
 }
 
 // DecodeGenerationState decodes b into g. A generation without a source, or
-// with a size or count over its limit (limits.go), is rejected before
-// anything is allocated for it.
+// with a size or count over its limit (limits.go), is rejected.
 func DecodeGenerationState(b []byte, g *GenerationState) error {
 	*g = GenerationState{Rejects: map[string]uint64{}, Tally: tally.New()}
-	err := walk(b, func(num protowire.Number, _ protowire.Type, v uint64, bs []byte) error {
-		switch num {
-		case genSource:
-			if err := checkLen("source", bs, MaxNameLen); err != nil {
-				return err
-			}
-			g.Source = string(bs)
-		case genFingerprint:
-			if err := checkLen("fingerprint", bs, MaxNameLen); err != nil {
-				return err
-			}
-			g.Fingerprint = string(bs)
-		case genYear:
-			g.Year = int(v)
-		case genMonth:
-			g.Month = int(v)
-		case genSeen:
-			if len(bs)%8 != 0 {
-				return fmt.Errorf("%w: seen bitset of %d bytes", ErrMalformed, len(bs))
-			}
-			if words := len(g.Seen) + len(bs)/8; words > MaxChunks/64 {
-				return limitErr("seen bitset words", uint64(words), MaxChunks/64)
-			}
-			g.Seen = slices.Grow(g.Seen, len(bs)/8)
-			for len(bs) > 0 {
-				w, n := protowire.ConsumeFixed64(bs)
-				g.Seen = append(g.Seen, w)
-				bs = bs[n:]
-			}
-		case genChunks:
-			if v > MaxChunks {
-				return limitErr("chunks", v, MaxChunks)
-			}
-			g.Chunks = uint32(v)
-		case genTotal:
-			total := protowire.DecodeZigZag(v)
-			if total < -1 || total > MaxChunks {
-				return fmt.Errorf("%w: total chunks %d is not in [-1, %d]", ErrLimit, total, MaxChunks)
-			}
-			g.Total = total
-		case genRecords:
-			g.Records = v
-		case genRejected:
-			g.Rejected = v
-		case genRejects:
-			return decodeReject(bs, g.Rejects)
-		case genError:
-			if err := checkLen("error", bs, MaxErrorLen); err != nil {
-				return err
-			}
-			g.Error = string(bs)
-		case genLastSeen:
-			g.LastSeen = protowire.DecodeZigZag(v)
-		case genTally:
-			return DecodeTally(bs, g.Tally)
-		case genFormat:
-			if err := checkLen("format", bs, MaxNameLen); err != nil {
-				return err
-			}
-			g.Format = string(bs)
-		case genUnpublished:
-			g.NotPublished = v != 0
-		}
-		return nil
-	}, genTypes)
-	if err == nil && g.Source == "" {
-		err = fmt.Errorf("%w: generation without a source", ErrMissingField)
+	var m schemapb.GenerationState
+	// Unsafe: Seen aliases b, read into words below; the strings are copied.
+	if err := m.UnmarshalVTUnsafe(b); err != nil {
+		return malformed("generation", err)
 	}
-	return err
-}
-
-var genTypes = map[protowire.Number]protowire.Type{
-	genSource: protowire.BytesType, genFingerprint: protowire.BytesType, genYear: protowire.VarintType,
-	genMonth: protowire.VarintType, genSeen: protowire.BytesType, genChunks: protowire.VarintType,
-	genTotal: protowire.VarintType, genRecords: protowire.VarintType, genRejected: protowire.VarintType,
-	genRejects: protowire.BytesType, genError: protowire.BytesType, genLastSeen: protowire.VarintType,
-	genTally: protowire.BytesType, genFormat: protowire.BytesType, genUnpublished: protowire.VarintType,
+	switch {
+	case len(m.Source) > MaxNameLen:
+		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
+	case len(m.Fingerprint) > MaxNameLen:
+		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
+	case len(m.Error) > MaxErrorLen:
+		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
+	case len(m.Format) > MaxNameLen:
+		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
+	case len(m.Seen)%8 != 0:
+		return fmt.Errorf("%w: seen bitset of %d bytes", ErrMalformed, len(m.Seen))
+	case len(m.Seen)/8 > MaxChunks/64:
+		return limitErr("seen bitset words", uint64(len(m.Seen)/8), MaxChunks/64)
+	case m.Chunks > MaxChunks:
+		return limitErr("chunks", uint64(m.Chunks), MaxChunks)
+	case m.Total < -1 || m.Total > MaxChunks:
+		return fmt.Errorf("%w: total chunks %d is not in [-1, %d]", ErrLimit, m.Total, MaxChunks)
+	}
+	g.Source, g.Fingerprint = strings.Clone(m.Source), strings.Clone(m.Fingerprint)
+	g.Year, g.Month, g.Chunks, g.Total = int(m.Year), int(m.Month), m.Chunks, m.Total
+	g.Records, g.Rejected, g.Error, g.LastSeen = m.Records, m.Rejected, strings.Clone(m.Error), m.LastSeen
+	g.Format, g.NotPublished = strings.Clone(m.Format), m.NotPublished
+	if len(m.Seen) > 0 {
+		g.Seen = make([]uint64, 0, len(m.Seen)/8)
+		for i := 0; i < len(m.Seen); i += 8 {
+			g.Seen = append(g.Seen, binary.LittleEndian.Uint64(m.Seen[i:]))
+		}
+	}
+	rejects := make([]*schemapb.Reject, len(m.Rejects))
+	for i, e := range m.Rejects {
+		rejects[i] = &schemapb.Reject{Reason: strings.Clone(e.Reason), Count: e.Count}
+	}
+	if err := rejectsFromPB(rejects, g.Rejects); err != nil {
+		return err
+	}
+	if m.Tally != nil {
+		if err := tallyFromPB(m.Tally, g.Tally); err != nil {
+			return err
+		}
+	}
+	if g.Source == "" {
+		return fmt.Errorf("%w: generation without a source", ErrMissingField)
+	}
+	return nil
 }
 
 // Offsets are the next offsets to consume, per partition of a topic.
@@ -191,67 +133,38 @@ type Offsets struct {
 	Offsets map[int32]int64
 }
 
-const (
-	offsetsTopic = 1
-	offsetsEntry = 2
-	entryPart    = 1
-	entryOffset  = 2
-)
-
-// AppendOffsets appends the encoding of o to b.
+// AppendOffsets appends the encoding of o to b, partitions in order.
 func AppendOffsets(b []byte, o *Offsets) []byte {
-	b = appendString(b, offsetsTopic, o.Topic)
+	m := schemapb.Offsets{Topic: o.Topic, Entries: make([]*schemapb.Offsets_Entry, 0, len(o.Offsets))}
 	for _, p := range slices.Sorted(maps.Keys(o.Offsets)) {
-		var e []byte
-		e = protowire.AppendTag(e, entryPart, protowire.VarintType)
-		e = protowire.AppendVarint(e, uint64(p))
-		e = appendVarint(e, entryOffset, uint64(o.Offsets[p]))
-		b = appendMessage(b, offsetsEntry, e)
+		m.Entries = append(m.Entries, &schemapb.Offsets_Entry{Partition: p, Offset: o.Offsets[p]})
 	}
-	return b
+	return appendVT(b, &m)
 }
 
 // DecodeOffsets decodes b into o. Partition numbers are below MaxPartitions,
 // so the map holds at most that many entries.
 func DecodeOffsets(b []byte, o *Offsets) error {
 	*o = Offsets{Offsets: map[int32]int64{}}
-	return walk(b, func(num protowire.Number, _ protowire.Type, _ uint64, bs []byte) error {
-		switch num {
-		case offsetsTopic:
-			if err := checkLen("topic", bs, MaxNameLen); err != nil {
-				return err
-			}
-			o.Topic = string(bs)
-		case offsetsEntry:
-			var p, off uint64
-			err := walk(bs, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) error {
-				if num == entryPart {
-					p = v
-				} else {
-					off = v
-				}
-				return nil
-			}, entryTypes)
-			if err != nil {
-				return err
-			}
-			if p >= MaxPartitions {
-				return limitErr("partition", p, MaxPartitions-1)
-			}
-			if off > math.MaxInt64 {
-				return limitErr("offset", off, math.MaxInt64)
-			}
-			o.Offsets[int32(p)] = int64(off)
-			return nil
+	var m schemapb.Offsets
+	if err := m.UnmarshalVT(b); err != nil {
+		return malformed("offsets", err)
+	}
+	if len(m.Topic) > MaxNameLen {
+		return limitErr("topic length", uint64(len(m.Topic)), MaxNameLen)
+	}
+	o.Topic = m.Topic
+	for _, e := range m.Entries {
+		if e.Partition < 0 || e.Partition >= MaxPartitions {
+			return fmt.Errorf("%w: partition %d is not in [0, %d]", ErrLimit, e.Partition, MaxPartitions-1)
 		}
-		return nil
-	}, offsetsTypes)
+		if e.Offset < 0 {
+			return fmt.Errorf("%w: offset %d of partition %d is negative", ErrLimit, e.Offset, e.Partition)
+		}
+		o.Offsets[e.Partition] = e.Offset
+	}
+	return nil
 }
-
-var (
-	offsetsTypes = map[protowire.Number]protowire.Type{offsetsTopic: protowire.BytesType, offsetsEntry: protowire.BytesType}
-	entryTypes   = map[protowire.Number]protowire.Type{entryPart: protowire.VarintType, entryOffset: protowire.VarintType}
-)
 
 // ParseSnapshotKey tells what a state-topic key holds.
 func ParseSnapshotKey(key []byte) (kind string, rest string) {

@@ -21,7 +21,8 @@ import (
 //	      "housing": [{"code": 1, "description": "HOUSE, APARTMENT, FLAT", "count": 141200}, ...],
 //	      "labor_force": {"employed": 70100, "unemployed": 2900, "not_in_labor_force": 45000,
 //	                      "employed_weight": 1301234567890, ..., "unemployment_rate": 0.0401},
-//	      "states": [{"fips": 1, "state": "AL", "employed": 1100, ...}, ...]
+//	      "states": [{"fips": 1, "state": "AL", "employed": 1100, ...}, ...],
+//	      "sex_age": [{"sex": 1, "sex_name": "male", "age_group": "16-19", "employed": 900, ...}, ...]
 //	    }
 //	  ]
 //	}
@@ -38,6 +39,7 @@ type PeriodDoc struct {
 	Housing    []HousingDoc `json:"housing"`
 	LaborForce LaborDoc     `json:"labor_force"` // derived: the sum of States
 	States     []StateDoc   `json:"states"`
+	SexAge     []SexAgeDoc  `json:"sex_age"`
 }
 
 // HousingDoc is the count of one HEHOUSUT code; code -1 is Month.HousingOther.
@@ -65,6 +67,15 @@ type StateDoc struct {
 	LaborDoc
 }
 
+// SexAgeDoc is the national labor force of one sex and age group in a
+// Doc: Month.SexAge.
+type SexAgeDoc struct {
+	Sex      int    `json:"sex"`                // PESEX code, 0 for neither 1 nor 2
+	SexName  string `json:"sex_name,omitempty"` // derived
+	AgeGroup string `json:"age_group"`          // census.AgeGroup's name: "16-19", ..., "65+"
+	LaborDoc
+}
+
 func laborDoc(l *Labor) LaborDoc {
 	return LaborDoc{
 		Employed: l.Employed, Unemployed: l.Unemployed, NotInLaborForce: l.NotInLaborForce,
@@ -84,7 +95,7 @@ func (d *LaborDoc) labor() Labor {
 func (t *Tally) Doc() Doc {
 	d := Doc{WeightScale: WeightScale, Periods: []PeriodDoc{}}
 	for p, m := range t.All() {
-		pd := PeriodDoc{Year: p.Year, Month: p.Month, Records: m.Records, Housing: []HousingDoc{}, States: []StateDoc{}}
+		pd := PeriodDoc{Year: p.Year, Month: p.Month, Records: m.Records, Housing: []HousingDoc{}, States: []StateDoc{}, SexAge: []SexAgeDoc{}}
 		if m.HousingOther > 0 {
 			pd.Housing = append(pd.Housing, HousingDoc{Code: -1, Count: m.HousingOther})
 		}
@@ -98,6 +109,14 @@ func (t *Tally) Doc() Doc {
 		for fips := range m.States {
 			if l := &m.States[fips]; !l.IsZero() {
 				pd.States = append(pd.States, StateDoc{FIPS: fips, Abbrev: census.StateAbbrev(fips), LaborDoc: laborDoc(l)})
+			}
+		}
+		for sex := range m.SexAge {
+			for g := range m.SexAge[sex] {
+				if l := &m.SexAge[sex][g]; !l.IsZero() {
+					pd.SexAge = append(pd.SexAge, SexAgeDoc{Sex: sex, SexName: census.SexName(sex),
+						AgeGroup: census.AgeGroup(g).String(), LaborDoc: laborDoc(l)})
+				}
 			}
 		}
 		d.Periods = append(d.Periods, pd)
@@ -134,9 +153,29 @@ func FromDoc(d *Doc) (*Tally, error) {
 			l := s.labor()
 			m.States[s.FIPS].Add(&l)
 		}
+		for _, sa := range pd.SexAge {
+			if sa.Sex < 0 || sa.Sex > census.MaxSex {
+				return nil, fmt.Errorf("period %s: sex %d is not 0..%d", p, sa.Sex, census.MaxSex)
+			}
+			g, ok := ageGroup(sa.AgeGroup)
+			if !ok {
+				return nil, fmt.Errorf("period %s: age group %q is not one of 16-19, 20-24, 25-54, 55-64, 65+", p, sa.AgeGroup)
+			}
+			l := sa.labor()
+			m.SexAge[sa.Sex][g].Add(&l)
+		}
 		t.AddMonth(p, &m)
 	}
 	return t, nil
+}
+
+func ageGroup(name string) (census.AgeGroup, bool) {
+	for g := range census.NumAgeGroups {
+		if g.String() == name {
+			return g, true
+		}
+	}
+	return 0, false
 }
 
 // MarshalJSON encodes t as its Doc.

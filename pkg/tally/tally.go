@@ -1,5 +1,6 @@
 // Package tally provides the tabulation of census records: per month, the
-// number of records, housing units by type, and the labor force by state.
+// number of records, housing units by type, and the labor force by state
+// and by sex and age group.
 //
 // A Tally is a partial aggregate: computers tabulate chunks of records into
 // Tallies and the aggregator merges them. Everything in it is an integer
@@ -80,6 +81,21 @@ func (l Labor) UnemploymentRate() float64 {
 // IsZero reports whether nothing was counted.
 func (l Labor) IsZero() bool { return l == Labor{} }
 
+// count counts one person of status with raw weight w.
+func (l *Labor) count(status census.LaborForce, w int64) {
+	switch status {
+	case census.Employed:
+		l.Employed++
+		l.EmployedWeight += w
+	case census.Unemployed:
+		l.Unemployed++
+		l.UnemployedWeight += w
+	case census.NotInLaborForce:
+		l.NotInLaborForce++
+		l.NotInLaborForceWeight += w
+	}
+}
+
 // Month is the tabulation of one period.
 type Month struct {
 	// Records counts every record, whatever its age or status.
@@ -93,6 +109,10 @@ type Month struct {
 	// whose code is not a state's (Parse rejects those, so it stays 0 on
 	// parsed records).
 	States [census.MaxState + 1]Labor
+	// SexAge is the national labor force by PESEX code and age group
+	// (census.AgeGroupOf); entry 0 holds records whose PESEX is neither 1
+	// nor 2. It counts the same persons as States.
+	SexAge [census.MaxSex + 1][census.NumAgeGroups]Labor
 }
 
 // Add adds the counts of o to m.
@@ -104,6 +124,11 @@ func (m *Month) Add(o *Month) {
 	m.HousingOther += o.HousingOther
 	for i := range m.States {
 		m.States[i].Add(&o.States[i])
+	}
+	for sex := range m.SexAge {
+		for g := range m.SexAge[sex] {
+			m.SexAge[sex][g].Add(&o.SexAge[sex][g])
+		}
 	}
 }
 
@@ -124,6 +149,15 @@ func (m *Month) State(fips int) Labor {
 		return Labor{}
 	}
 	return m.States[fips]
+}
+
+// BySexAge is the national labor force of PESEX code sex (0 for neither 1
+// nor 2) in age group g.
+func (m *Month) BySexAge(sex int, g census.AgeGroup) Labor {
+	if sex < 0 || sex > census.MaxSex || g < 0 || g >= census.NumAgeGroups {
+		return Labor{}
+	}
+	return m.SexAge[sex][g]
 }
 
 // National is the labor force of all states together.
@@ -170,8 +204,8 @@ func (t *Tally) month(p Period) *Month {
 }
 
 // Add counts one record: in Records and Housing always, and in the labor
-// force of its state when PRTAGE >= 16 and PEMLR is 1-7. It allocates only
-// for a period it has not seen.
+// force of its state and of its sex and age group when PRTAGE >= 16 and
+// PEMLR is 1-7. It allocates only for a period it has not seen.
 func (t *Tally) Add(r *census.Record) {
 	m := t.month(Period{Year: int(r.HRYEAR4), Month: int(r.HRMONTH)})
 	m.Records++
@@ -180,25 +214,24 @@ func (t *Tally) Add(r *census.Record) {
 	} else {
 		m.HousingOther++
 	}
-	if r.PRTAGE < 16 {
+	group, ok := census.AgeGroupOf(int(r.PRTAGE))
+	if !ok {
 		return
 	}
 	fips := r.GESTFIPS
 	if fips < 0 || fips > census.MaxState {
 		fips = 0
 	}
-	l := &m.States[fips]
-	switch census.LaborForceStatus(int(r.PEMLR)) {
-	case census.Employed:
-		l.Employed++
-		l.EmployedWeight += r.LaborForceWeight
-	case census.Unemployed:
-		l.Unemployed++
-		l.UnemployedWeight += r.LaborForceWeight
-	case census.NotInLaborForce:
-		l.NotInLaborForce++
-		l.NotInLaborForceWeight += r.LaborForceWeight
+	sex := r.PESEX
+	if sex < 0 || sex > census.MaxSex {
+		sex = 0
 	}
+	status := census.LaborForceStatus(int(r.PEMLR))
+	if status == census.NotInUniverse {
+		return
+	}
+	m.States[fips].count(status, r.LaborForceWeight)
+	m.SexAge[sex][group].count(status, r.LaborForceWeight)
 }
 
 // AddMonth adds the counts of m to period p, as merging a Tally holding

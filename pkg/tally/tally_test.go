@@ -99,6 +99,27 @@ func TestAdd(t *testing.T) {
 			},
 		},
 		{
+			name: "sex and age group",
+			records: []census.Record{
+				withSex(person(2020, 1, 1, 6, 16, 1, 10), 1), withSex(person(2020, 1, 1, 6, 19, 3, 20), 1),
+				withSex(person(2020, 1, 1, 36, 20, 5, 30), 2), withSex(person(2020, 1, 1, 6, 54, 1, 40), 2),
+				withSex(person(2020, 1, 1, 6, 55, 1, 50), 1), withSex(person(2020, 1, 1, 6, 85, 6, 60), 2),
+				withSex(person(2020, 1, 1, 6, 40, 1, 70), -1), withSex(person(2020, 1, 1, 6, 15, 1, 80), 1),
+			},
+			check: func(t *testing.T, tl *Tally) {
+				m := tl.Month(2020, 1)
+				require.Equal(t, Labor{Employed: 1, Unemployed: 1, EmployedWeight: 10, UnemployedWeight: 20}, m.BySexAge(1, census.Age16To19))
+				require.Equal(t, Labor{NotInLaborForce: 1, NotInLaborForceWeight: 30}, m.BySexAge(2, census.Age20To24))
+				require.Equal(t, Labor{Employed: 1, EmployedWeight: 40}, m.BySexAge(2, census.Age25To54))
+				require.Equal(t, Labor{Employed: 1, EmployedWeight: 50}, m.BySexAge(1, census.Age55To64))
+				require.Equal(t, Labor{NotInLaborForce: 1, NotInLaborForceWeight: 60}, m.BySexAge(2, census.Age65AndOver))
+				require.Equal(t, Labor{Employed: 1, EmployedWeight: 70}, m.BySexAge(0, census.Age25To54), "PESEX -1 goes to entry 0")
+				require.Equal(t, Labor{}, m.BySexAge(3, census.Age25To54))
+				require.Equal(t, Labor{}, m.BySexAge(1, census.NumAgeGroups))
+				require.Equal(t, m.National(), sexAgeSum(m), "the same persons as the states")
+			},
+		},
+		{
 			name: "periods apart",
 			records: []census.Record{
 				person(2020, 2, 1, 1, 40, 1, 10), person(2019, 12, 1, 1, 40, 1, 10), person(2020, 2, 1, 1, 40, 1, 10),
@@ -125,6 +146,29 @@ func TestAdd(t *testing.T) {
 			}
 			tc.check(t, &tl)
 		})
+	}
+}
+
+func withSex(r census.Record, sex int) census.Record {
+	r.PESEX = int16(sex)
+	return r
+}
+
+// sexAgeSum is the labor force of every sex and age group together.
+func sexAgeSum(m *Month) Labor {
+	var l Labor
+	for sex := range m.SexAge {
+		for g := range m.SexAge[sex] {
+			l.Add(&m.SexAge[sex][g])
+		}
+	}
+	return l
+}
+
+func TestSexAgeCountsTheStatesPersons(t *testing.T) {
+	for p, m := range tallyOf(randomRecords(8, 5000)).All() {
+		require.Equal(t, m.National(), sexAgeSum(m), "%v", p)
+		require.False(t, m.BySexAge(2, census.Age25To54).IsZero(), "%v", p)
 	}
 }
 
@@ -178,6 +222,7 @@ func randomRecords(seed uint64, n int) []census.Record {
 	for i := range rs {
 		rs[i] = person(2019+rng.IntN(2), 1+rng.IntN(3), rng.IntN(14)-1, census.States()[rng.IntN(51)],
 			rng.IntN(86), rng.IntN(9)-1, 10_000_000+rng.Int64N(40_000_000))
+		rs[i].PESEX = int16(rng.IntN(4) - 1)
 	}
 	return rs
 }
@@ -255,12 +300,12 @@ func TestAll(t *testing.T) {
 func TestJSONGolden(t *testing.T) {
 	tl := New()
 	for _, r := range []census.Record{
-		person(2020, 1, 1, 1, 69, 5, 17347552),
-		person(2020, 1, 1, 1, 40, 1, 17000000),
-		person(2020, 1, 5, 6, 35, 4, 30000000),
-		person(2020, 1, 6, 6, 8, -1, 0),
-		person(2020, 1, -1, 56, 50, 2, 4000000),
-		person(2019, 12, 1, 11, 25, 3, 12345678),
+		withSex(person(2020, 1, 1, 1, 69, 5, 17347552), 2),
+		withSex(person(2020, 1, 1, 1, 40, 1, 17000000), 1),
+		withSex(person(2020, 1, 5, 6, 35, 4, 30000000), 2),
+		withSex(person(2020, 1, 6, 6, 8, -1, 0), 1),
+		withSex(person(2020, 1, -1, 56, 50, 2, 4000000), 2),
+		withSex(person(2019, 12, 1, 11, 25, 3, 12345678), 1),
 	} {
 		tl.Add(&r)
 	}
@@ -301,6 +346,8 @@ func TestFromDocErrors(t *testing.T) {
 		{"month", `{"periods": [{"year": 2020, "month": 13}]}`, "decode tally: period 2020-13: month 13 is not 1-12"},
 		{"housing code", `{"periods": [{"year": 2020, "month": 1, "housing": [{"code": 13, "count": 1}]}]}`, "decode tally: period 2020-01: housing code 13 is not -1..12"},
 		{"state", `{"periods": [{"year": 2020, "month": 1, "states": [{"fips": 57}]}]}`, "decode tally: period 2020-01: state fips 57 is not 0..56"},
+		{"sex", `{"periods": [{"year": 2020, "month": 1, "sex_age": [{"sex": 3, "age_group": "16-19"}]}]}`, "decode tally: period 2020-01: sex 3 is not 0..2"},
+		{"age group", `{"periods": [{"year": 2020, "month": 1, "sex_age": [{"sex": 1, "age_group": "15"}]}]}`, "decode tally: period 2020-01: age group \"15\" is not one of"},
 		{"syntax", `{"periods": [}`, "invalid character"},
 		{"type", `{"periods": 1}`, "decode tally: json: cannot unmarshal"},
 	} {

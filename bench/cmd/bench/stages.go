@@ -14,6 +14,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/bench/internal/stat"
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 )
 
@@ -243,12 +244,6 @@ func readStamps(path string) ([]int64, error) {
 	return ts, sc.Err()
 }
 
-// sourceView is a source as /v1/sources shows it.
-type sourceView struct {
-	Records  int  `json:"records"`
-	Complete bool `json:"complete"`
-}
-
 // waitComplete polls the aggregator's API until sources sources are
 // complete with records records in all, and returns when it first saw any
 // record.
@@ -257,13 +252,11 @@ func (b *bench) waitComplete(ctx context.Context, api string, p *proc.Proc, sour
 		if p.Exited() {
 			return false, fmt.Errorf("%s exited early (log %s)", p.Name, p.LogPath)
 		}
-		var body struct {
-			Sources []sourceView `json:"sources"`
-		}
+		var body apiv1.SourcesResponse
 		if err := proc.GetJSON(ctx, "http://"+api+"/v1/sources", &body); err != nil {
 			return false, nil // not serving yet
 		}
-		complete, got := 0, 0
+		complete, got := 0, uint64(0)
 		for _, s := range body.Sources {
 			got += s.Records
 			if s.Complete {
@@ -273,7 +266,7 @@ func (b *bench) waitComplete(ctx context.Context, api string, p *proc.Proc, sour
 		if got > 0 && firstSeen.IsZero() {
 			firstSeen = time.Now()
 		}
-		return complete == sources && got == records, nil
+		return complete == sources && got == uint64(records), nil
 	})
 	return firstSeen, err
 }

@@ -1,7 +1,7 @@
 // Package report reads the aggregator's API: `kafka-scale wait` polls until
-// sources are complete, `kafka-scale report` prints the housing and
-// labor-force tables and can check them against a generator's expected
-// tabulations.
+// sources are complete, `kafka-scale report` prints the housing,
+// labor-force and labor-force-by-sex-and-age tables and can check them
+// against a generator's expected tabulations.
 package report
 
 import (
@@ -19,49 +19,11 @@ import (
 	"time"
 
 	"github.com/kafka-scale/kafka-scale/cmd/kafka-scale/internal/cli"
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
-
-// Source is an entry of /v1/sources.
-type Source struct {
-	Source      string `json:"source"`
-	Year        int    `json:"year"`
-	Month       int    `json:"month"`
-	Records     uint64 `json:"records"`
-	Rejected    uint64 `json:"rejected"`
-	Chunks      uint32 `json:"chunks"`
-	TotalChunks *int64 `json:"total_chunks"`
-	Complete    bool   `json:"complete"`
-	Error       string `json:"error"`
-}
-
-// Figures are weighted labor-force figures.
-type Figures struct {
-	Employed         float64 `json:"employed"`
-	Unemployed       float64 `json:"unemployed"`
-	NotInLaborForce  float64 `json:"not_in_labor_force"`
-	LaborForce       float64 `json:"labor_force"`
-	UnemploymentRate float64 `json:"unemployment_rate"`
-}
-
-type laborForce struct {
-	National Figures `json:"national"`
-	States   []struct {
-		State string `json:"state"`
-		Figures
-	} `json:"states"`
-}
-
-type housing struct {
-	Records uint64 `json:"records"`
-	Housing []struct {
-		Code        int    `json:"code"`
-		Description string `json:"description"`
-		Count       uint64 `json:"count"`
-	} `json:"housing"`
-}
 
 func getJSON(ctx context.Context, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -88,12 +50,10 @@ func getJSON(ctx context.Context, url string, v any) error {
 
 // sources lists /v1/sources in calendar order (the API sorts by name, which
 // puts feb before jan).
-func sources(ctx context.Context, api string) ([]Source, error) {
-	var body struct {
-		Sources []Source `json:"sources"`
-	}
+func sources(ctx context.Context, api string) ([]apiv1.Source, error) {
+	var body apiv1.SourcesResponse
 	err := getJSON(ctx, api+"/v1/sources", &body)
-	slices.SortStableFunc(body.Sources, func(a, b Source) int {
+	slices.SortStableFunc(body.Sources, func(a, b apiv1.Source) int {
 		return calendar(a.Year, a.Month, a.Source, b.Year, b.Month, b.Source)
 	})
 	return body.Sources, err
@@ -163,7 +123,7 @@ func runWait(ctx context.Context, env cli.Env, args []string) error {
 
 // Command is `kafka-scale report`.
 func Command() cli.Command {
-	return cli.Command{Name: "report", Summary: "print the housing and labor-force tables the aggregator serves", Run: runReport}
+	return cli.Command{Name: "report", Summary: "print the housing, labor-force and labor-force-by-sex-and-age tables the aggregator serves", Run: runReport}
 }
 
 func runReport(ctx context.Context, env cli.Env, args []string) error {
@@ -184,7 +144,7 @@ func runReport(ctx context.Context, env cli.Env, args []string) error {
 	return print(ctx, env.Stdout, base, srcs)
 }
 
-func print(ctx context.Context, w io.Writer, base string, srcs []Source) error {
+func print(ctx context.Context, w io.Writer, base string, srcs []apiv1.Source) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "source\tperiod\trecords\trejected\tcomplete\t")
 	for _, s := range srcs {
@@ -194,7 +154,7 @@ func print(ctx context.Context, w io.Writer, base string, srcs []Source) error {
 		return err
 	}
 	for _, s := range srcs {
-		var h housing
+		var h apiv1.HousingResponse
 		if err := getJSON(ctx, fmt.Sprintf("%s/v1/housing?year=%d&month=%d", base, s.Year, s.Month), &h); err != nil {
 			return err
 		}
@@ -207,21 +167,34 @@ func print(ctx context.Context, w io.Writer, base string, srcs []Source) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		var lf laborForce
+		var lf apiv1.LaborForceResponse
 		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force?year=%d&month=%d", base, s.Year, s.Month), &lf); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nLabor force, %d-%02d (weighted persons, thousands)\n", s.Year, s.Month)
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "area\temployed\tunemployed\tnot in LF\tunemployment rate\t")
-		row := func(name string, f Figures) {
+		row := func(name string, f apiv1.LaborFigures) {
 			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f%%\t\n", name, f.Employed/1000, f.Unemployed/1000, f.NotInLaborForce/1000, 100*f.UnemploymentRate)
 		}
 		row("US", lf.National)
 		for _, st := range lf.States {
 			if st.State == "CA" || st.State == "TX" || st.State == "NY" || st.State == "FL" {
-				row(st.State, st.Figures)
+				row(st.State, st.LaborFigures)
 			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force/by-sex-age?year=%d&month=%d", base, s.Year, s.Month), &sa); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nLabor force by sex and age, %d-%02d (weighted persons, thousands)\n", s.Year, s.Month)
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "sex\tage\temployed\tunemployed\tnot in LF\tunemployment rate\t")
+		for _, g := range sa.Groups {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f%%\t\n", g.Sex, g.AgeGroup, g.Employed/1000, g.Unemployed/1000, g.NotInLaborForce/1000, 100*g.UnemploymentRate)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -258,7 +231,7 @@ func check(ctx context.Context, env cli.Env, base, dir string) error {
 		if m == nil {
 			return fmt.Errorf("%s: no tabulation for %d-%02d", p, exp.Year, exp.Month)
 		}
-		var h housing
+		var h apiv1.HousingResponse
 		if err := getJSON(ctx, fmt.Sprintf("%s/v1/housing?year=%d&month=%d", base, exp.Year, exp.Month), &h); err != nil {
 			return err
 		}
@@ -270,7 +243,7 @@ func check(ctx context.Context, env cli.Env, base, dir string) error {
 				errs = append(errs, fmt.Errorf("%d-%02d: housing %d: %d, want %d", exp.Year, exp.Month, c.Code, c.Count, m.HousingCount(c.Code)))
 			}
 		}
-		var lf laborForce
+		var lf apiv1.LaborForceResponse
 		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force?year=%d&month=%d", base, exp.Year, exp.Month), &lf); err != nil {
 			return err
 		}
@@ -280,10 +253,49 @@ func check(ctx context.Context, env cli.Env, base, dir string) error {
 			errs = append(errs, fmt.Errorf("%d-%02d: labor force %+v, want employed %v unemployed %v rate %v", exp.Year, exp.Month,
 				lf.National, tally.Weight(l.EmployedWeight), tally.Weight(l.UnemployedWeight), l.UnemploymentRate()))
 		}
+		var sa apiv1.LaborForceBySexAgeResponse
+		if err := getJSON(ctx, fmt.Sprintf("%s/v1/labor-force/by-sex-age?year=%d&month=%d", base, exp.Year, exp.Month), &sa); err != nil {
+			return err
+		}
+		errs = append(errs, checkSexAge(exp.Year, exp.Month, m, sa)...)
 		if len(errs) == 0 {
 			fmt.Fprintf(env.Stdout, "%s: matches the generator's expected tabulation (%d records, %s)\n", census.FileName(exp.Year, exp.Month), m.Records,
 				fmt.Sprintf("unemployment %.2f%%", 100*l.UnemploymentRate()))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkSexAge compares the served labor force by sex and age with m's:
+// every group of men and women, and those of unknown sex when m has any.
+func checkSexAge(year, month int, m *tally.Month, sa apiv1.LaborForceBySexAgeResponse) []error {
+	type key struct{ sex, age string }
+	served := map[key]apiv1.LaborFigures{}
+	for _, g := range sa.Groups {
+		served[key{g.Sex, g.AgeGroup}] = g.LaborFigures
+	}
+	var errs []error
+	for sex := range census.MaxSex + 1 {
+		for g := range census.NumAgeGroups {
+			l := m.BySexAge(sex, g)
+			k := key{census.SexName(sex), g.String()}
+			got, ok := served[k]
+			if !ok && (sex != 0 || !l.IsZero()) {
+				errs = append(errs, fmt.Errorf("%d-%02d: labor force by sex and age: no %s %s", year, month, k.sex, k.age))
+				continue
+			}
+			want := apiv1.Persons{Employed: l.Employed, Unemployed: l.Unemployed, NotInLaborForce: l.NotInLaborForce}
+			if got.Employed != tally.Weight(l.EmployedWeight) || got.Unemployed != tally.Weight(l.UnemployedWeight) ||
+				got.NotInLaborForce != tally.Weight(l.NotInLaborForceWeight) || got.Persons != want {
+				errs = append(errs, fmt.Errorf("%d-%02d: labor force of %s %s: %+v, want employed %v unemployed %v not in LF %v, persons %+v",
+					year, month, k.sex, k.age, got, tally.Weight(l.EmployedWeight), tally.Weight(l.UnemployedWeight),
+					tally.Weight(l.NotInLaborForceWeight), want))
+			}
+			delete(served, k)
+		}
+	}
+	for k := range served {
+		errs = append(errs, fmt.Errorf("%d-%02d: labor force by sex and age: unexpected group %s %s", year, month, k.sex, k.age))
+	}
+	return errs
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
 )
@@ -53,6 +54,7 @@ func Handler(store *state.Store, log *zap.Logger, reg prometheus.Registerer) htt
 		r.Get("/sources", h.sources)
 		r.Get("/housing", h.housing)
 		r.Get("/labor-force", h.laborForce)
+		r.Get("/labor-force/by-sex-age", h.laborForceBySexAge)
 		r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openAPI)
@@ -72,13 +74,8 @@ type handler struct {
 	log   *zap.Logger
 }
 
-// Error is the body of every error response.
-type Error struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, Error{Error: msg})
+	writeJSON(w, code, apiv1.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -96,7 +93,7 @@ func (h *handler) results(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) sources(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"sources": h.store.Sources()})
+	writeJSON(w, http.StatusOK, apiv1.SourcesResponse{Sources: h.store.Sources()})
 }
 
 var errMissing = errors.New("is required")
@@ -178,6 +175,25 @@ func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, ok := LaborForce(h.store.Totals(), year, month, st, hasState)
+	if !ok {
+		writeError(w, http.StatusNotFound, noData(year, month, true))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) laborForceBySexAge(w http.ResponseWriter, r *http.Request) {
+	year, _, err := intParam(r, "year", 1994, 2100, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	month, _, err := intParam(r, "month", 1, 12, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, ok := LaborForceBySexAge(h.store.Totals(), year, month)
 	if !ok {
 		writeError(w, http.StatusNotFound, noData(year, month, true))
 		return

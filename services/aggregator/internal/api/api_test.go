@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
@@ -35,13 +36,13 @@ func fixtureStore() *state.Store {
 		s.Apply(&schema.Result{Source: source, Fingerprint: "size:100", Year: int(recs[0].HRYEAR4), Month: int(recs[0].HRMONTH),
 			Seq: seq, Last: last, Records: uint64(len(recs)) + 1, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Tally: t}, 1700000000000)
 	}
-	rec := func(month, housing, fips, age, pemlr int, w int64) census.Record {
+	rec := func(month, housing, fips, age, sex, pemlr int, w int64) census.Record {
 		return census.Record{HRYEAR4: 2020, HRMONTH: int16(month), HEHOUSUT: int16(housing), GESTFIPS: int16(fips),
-			PRTAGE: int16(age), PEMLR: int16(pemlr), PWCMPWGT: w, LaborForceWeight: w}
+			PRTAGE: int16(age), PESEX: int16(sex), PEMLR: int16(pemlr), PWCMPWGT: w, LaborForceWeight: w}
 	}
-	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 17347552), rec(1, 1, 6, 30, 4, 12000000), rec(1, 5, 36, 70, 5, 15000000))
-	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 2, 16000000), rec(1, 0, 6, 10, -1, 0))
-	add("apr20pub.dat.gz", 0, false, rec(4, 1, 1, 72, 1, 17395013), rec(4, 2, 1, 50, 3, 20000000))
+	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 1, 17347552), rec(1, 1, 6, 30, 2, 4, 12000000), rec(1, 5, 36, 70, 2, 5, 15000000))
+	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 1, 2, 16000000), rec(1, 0, 6, 10, 2, -1, 0))
+	add("apr20pub.dat.gz", 0, false, rec(4, 1, 1, 72, 1, 1, 17395013), rec(4, 2, 1, 50, 2, 3, 20000000))
 	old := tally.New()
 	old.Add(&census.Record{HRYEAR4: 1996, HRMONTH: 3, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 44, PEMLR: 1, PWSSWGT: 15000000, LaborForceWeight: 15000000})
 	s.Apply(&schema.Result{Source: "mar96pub.zip", Fingerprint: "size:90", Year: 1996, Month: 3, Seq: 0, Last: true,
@@ -51,29 +52,36 @@ func fixtureStore() *state.Store {
 	return s
 }
 
+// apiCases are the requests whose responses are kept in
+// testdata/golden/<name>.json: TestAPI compares the server with them and
+// TestGoldenMatchesOpenAPI the document.
+var apiCases = []struct {
+	name     string
+	path     string
+	wantCode int
+}{
+	{name: "results", path: "/results", wantCode: 200},
+	{name: "sources", path: "/v1/sources", wantCode: 200},
+	{name: "housing-month", path: "/v1/housing?year=2020&month=jan", wantCode: 200},
+	{name: "housing-year", path: "/v1/housing?year=2020", wantCode: 200},
+	{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
+	{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
+	{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
+	{name: "labor-force-by-sex-age", path: "/v1/labor-force/by-sex-age?year=2020&month=jan", wantCode: 200},
+	{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
+	{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
+	{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},
+	{name: "error-bad-state", path: "/v1/labor-force?year=2020&month=1&state=ZZ", wantCode: 400},
+	{name: "error-bad-state-fips", path: "/v1/labor-force?year=2020&month=1&state=3", wantCode: 400},
+	{name: "error-no-data", path: "/v1/labor-force?year=2019&month=1", wantCode: 404},
+	{name: "error-by-sex-age-no-data", path: "/v1/labor-force/by-sex-age?year=2020&month=2", wantCode: 404},
+	{name: "error-no-route", path: "/v2/nothing", wantCode: 404},
+}
+
 func TestAPI(t *testing.T) {
 	srv := httptest.NewServer(Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry()))
 	defer srv.Close()
-	for _, tc := range []struct {
-		name     string
-		path     string
-		wantCode int
-	}{
-		{name: "results", path: "/results", wantCode: 200},
-		{name: "sources", path: "/v1/sources", wantCode: 200},
-		{name: "housing-month", path: "/v1/housing?year=2020&month=jan", wantCode: 200},
-		{name: "housing-year", path: "/v1/housing?year=2020", wantCode: 200},
-		{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
-		{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
-		{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
-		{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
-		{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
-		{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},
-		{name: "error-bad-state", path: "/v1/labor-force?year=2020&month=1&state=ZZ", wantCode: 400},
-		{name: "error-bad-state-fips", path: "/v1/labor-force?year=2020&month=1&state=3", wantCode: 400},
-		{name: "error-no-data", path: "/v1/labor-force?year=2019&month=1", wantCode: 404},
-		{name: "error-no-route", path: "/v2/nothing", wantCode: 404},
-	} {
+	for _, tc := range apiCases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := http.Get(srv.URL + tc.path)
 			require.NoError(t, err)
@@ -107,7 +115,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 // TestOpenAPICoversRoutes checks that the document describes exactly the
-// routes the router serves.
+// routes the router serves, each answering 200 with data loaded.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
@@ -115,14 +123,24 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(openAPI, &doc))
 	require.Equal(t, "3.0.3", doc.OpenAPI)
-	var routes []string
-	for p := range doc.Paths {
-		routes = append(routes, p)
+	var documented []string
+	for p, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+p)
+		}
 	}
-	require.ElementsMatch(t, []string{"/results", "/v1/sources", "/v1/housing", "/v1/labor-force", "/v1/openapi.json"}, routes)
-	srv := httptest.NewServer(Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry()))
+	h := Handler(fixtureStore(), zaptest.NewLogger(t), prometheus.NewRegistry())
+	routes, ok := h.(chi.Routes)
+	require.True(t, ok, "Handler returns a %T, not a chi router", h)
+	var served []string
+	require.NoError(t, chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		served = append(served, method+" "+route)
+		return nil
+	}))
+	require.ElementsMatch(t, documented, served)
+	srv := httptest.NewServer(h)
 	defer srv.Close()
-	for _, p := range routes {
+	for p := range doc.Paths {
 		resp, err := http.Get(srv.URL + p + "?year=2020&month=1")
 		require.NoError(t, err)
 		resp.Body.Close()

@@ -3,18 +3,23 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -186,4 +191,42 @@ func truncate(s string) string {
 		return s[:300] + "..."
 	}
 	return s
+}
+
+// TestGoldenMatchesOpenAPI validates every golden response against the
+// document's schema for its route and status. TestAPI ties the goldens to
+// the server, so the two tests together keep the server and the document
+// from drifting apart.
+func TestGoldenMatchesOpenAPI(t *testing.T) {
+	doc := loadDocument(t)
+	router, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, len(apiCases), "a golden file that is no case of TestAPI")
+	for _, tc := range apiCases {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", "golden", tc.name+".json"))
+			require.NoError(t, err)
+			req := httptest.NewRequest(http.MethodGet, "http://aggregator"+tc.path, nil)
+			route, params, err := router.FindRoute(req)
+			// The legacy router makes a new RouteError each time.
+			if re := (*routers.RouteError)(nil); errors.As(err, &re) && re.Reason == routers.ErrPathNotFound.Error() {
+				// Paths the document does not have answer its Error.
+				var v any
+				require.NoError(t, json.Unmarshal(body, &v))
+				require.NoError(t, doc.Components.Schemas["Error"].Value.VisitJSON(v), "%s", body)
+				return
+			}
+			require.NoError(t, err, tc.path)
+			err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+				Status:                 tc.wantCode,
+				Header:                 http.Header{"Content-Type": {"application/json"}},
+				Body:                   io.NopCloser(bytes.NewReader(body)),
+				Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+			})
+			require.NoError(t, err, "%s: %d %s", tc.path, tc.wantCode, truncate(string(body)))
+		})
+	}
 }

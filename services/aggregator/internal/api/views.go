@@ -3,25 +3,20 @@ package api
 import (
 	"strconv"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
-// LegacyCount is one cell of /results, in the original kafka-scale shape.
-type LegacyCount struct {
-	Description string
-	Count       uint64
-}
-
 // Results is year -> housing code -> count, summed over the months of each
 // year. Codes with no records are left out, as the original did.
-func Results(t *tally.Tally) map[string]map[string]LegacyCount {
-	out := map[string]map[string]LegacyCount{}
+func Results(t *tally.Tally) apiv1.Results {
+	out := apiv1.Results{}
 	for p, m := range t.All() {
 		y := strconv.Itoa(p.Year)
 		codes := out[y]
 		if codes == nil {
-			codes = map[string]LegacyCount{}
+			codes = map[string]apiv1.LegacyCount{}
 			out[y] = codes
 		}
 		for code := -1; code <= census.MaxHousing; code++ {
@@ -46,100 +41,52 @@ func housingDescription(code int) string {
 	return census.HousingDescription(code)
 }
 
-// HousingCount is one housing code's count.
-type HousingCount struct {
-	Code        int    `json:"code"`
-	Description string `json:"description"`
-	Count       uint64 `json:"count"`
-}
-
-// HousingResponse is the body of /v1/housing.
-type HousingResponse struct {
-	Year    int            `json:"year"`
-	Month   *int           `json:"month"`
-	Records uint64         `json:"records"`
-	Housing []HousingCount `json:"housing"`
-}
-
 // Housing tabulates one month, or every month of a year when hasMonth is
 // false. ok is false when there is no data for the period.
-func Housing(t *tally.Tally, year, month int, hasMonth bool) (HousingResponse, bool) {
+func Housing(t *tally.Tally, year, month int, hasMonth bool) (apiv1.HousingResponse, bool) {
 	var m tally.Month
 	if hasMonth {
 		mm := t.Month(year, month)
 		if mm == nil {
-			return HousingResponse{}, false
+			return apiv1.HousingResponse{}, false
 		}
 		m = *mm
 	} else {
 		var ok bool
 		if m, ok = t.Year(year); !ok {
-			return HousingResponse{}, false
+			return apiv1.HousingResponse{}, false
 		}
 	}
-	resp := HousingResponse{Year: year, Records: m.Records, Housing: []HousingCount{}}
+	resp := apiv1.HousingResponse{Year: year, Records: m.Records, Housing: []apiv1.HousingCount{}}
 	if hasMonth {
 		resp.Month = &month
 	}
 	for code := -1; code <= census.MaxHousing; code++ {
 		if n := m.HousingCount(code); n > 0 {
-			resp.Housing = append(resp.Housing, HousingCount{Code: code, Description: housingDescription(code), Count: n})
+			resp.Housing = append(resp.Housing, apiv1.HousingCount{Code: code, Description: housingDescription(code), Count: n})
 		}
 	}
 	return resp, true
 }
 
-// Persons are unweighted record counts.
-type Persons struct {
-	Employed        uint64 `json:"employed"`
-	Unemployed      uint64 `json:"unemployed"`
-	NotInLaborForce uint64 `json:"not_in_labor_force"`
-}
-
-// LaborFigures are the weighted labor force figures of an area.
-type LaborFigures struct {
-	Employed         float64 `json:"employed"`
-	Unemployed       float64 `json:"unemployed"`
-	NotInLaborForce  float64 `json:"not_in_labor_force"`
-	LaborForce       float64 `json:"labor_force"`
-	UnemploymentRate float64 `json:"unemployment_rate"`
-	Persons          Persons `json:"persons"`
-}
-
 // Figures converts a tally's labor counts into weighted figures.
-func Figures(l tally.Labor) LaborFigures {
-	return LaborFigures{
+func Figures(l tally.Labor) apiv1.LaborFigures {
+	return apiv1.LaborFigures{
 		Employed: tally.Weight(l.EmployedWeight), Unemployed: tally.Weight(l.UnemployedWeight),
 		NotInLaborForce: tally.Weight(l.NotInLaborForceWeight), LaborForce: tally.Weight(l.LaborForceWeight()),
 		UnemploymentRate: l.UnemploymentRate(),
-		Persons:          Persons{Employed: l.Employed, Unemployed: l.Unemployed, NotInLaborForce: l.NotInLaborForce},
+		Persons:          apiv1.Persons{Employed: l.Employed, Unemployed: l.Unemployed, NotInLaborForce: l.NotInLaborForce},
 	}
-}
-
-// StateFigures are a state's figures with its names.
-type StateFigures struct {
-	FIPS  int    `json:"fips"`
-	State string `json:"state"`
-	Name  string `json:"name"`
-	LaborFigures
-}
-
-// LaborForceResponse is the body of /v1/labor-force.
-type LaborForceResponse struct {
-	Year     int            `json:"year"`
-	Month    int            `json:"month"`
-	National LaborFigures   `json:"national"`
-	States   []StateFigures `json:"states"`
 }
 
 // LaborForce is the labor force of one month, national and by state (one
 // state when hasState). ok is false when there is no data for the month.
-func LaborForce(t *tally.Tally, year, month, state int, hasState bool) (LaborForceResponse, bool) {
+func LaborForce(t *tally.Tally, year, month, state int, hasState bool) (apiv1.LaborForceResponse, bool) {
 	m := t.Month(year, month)
 	if m == nil {
-		return LaborForceResponse{}, false
+		return apiv1.LaborForceResponse{}, false
 	}
-	resp := LaborForceResponse{Year: year, Month: month, National: Figures(m.National()), States: []StateFigures{}}
+	resp := apiv1.LaborForceResponse{Year: year, Month: month, National: Figures(m.National()), States: []apiv1.StateFigures{}}
 	for _, fips := range census.States() {
 		if hasState && fips != state {
 			continue
@@ -148,7 +95,27 @@ func LaborForce(t *tally.Tally, year, month, state int, hasState bool) (LaborFor
 		if l.IsZero() && !hasState {
 			continue
 		}
-		resp.States = append(resp.States, StateFigures{FIPS: fips, State: census.StateAbbrev(fips), Name: census.StateName(fips), LaborFigures: Figures(l)})
+		resp.States = append(resp.States, apiv1.StateFigures{FIPS: fips, State: census.StateAbbrev(fips), Name: census.StateName(fips), LaborFigures: Figures(l)})
+	}
+	return resp, true
+}
+
+// LaborForceBySexAge is the national labor force of one month by sex and
+// age group. ok is false when there is no data for the month.
+func LaborForceBySexAge(t *tally.Tally, year, month int) (apiv1.LaborForceBySexAgeResponse, bool) {
+	m := t.Month(year, month)
+	if m == nil {
+		return apiv1.LaborForceBySexAgeResponse{}, false
+	}
+	resp := apiv1.LaborForceBySexAgeResponse{Year: year, Month: month, Groups: []apiv1.SexAgeFigures{}}
+	for _, sex := range []int{1, 2, 0} {
+		for g := range census.NumAgeGroups {
+			l := m.BySexAge(sex, g)
+			if sex == 0 && l.IsZero() {
+				continue
+			}
+			resp.Groups = append(resp.Groups, apiv1.SexAgeFigures{Sex: census.SexName(sex), AgeGroup: g.String(), LaborFigures: Figures(l)})
+		}
 	}
 	return resp, true
 }

@@ -121,7 +121,7 @@ func TestInvalidStateRecordsAreSkipped(t *testing.T) {
 		{"huge bitset", message(stateTopic, 0, []byte("gen/x/y"),
 			schema.AppendGenerationState(nil, &schema.GenerationState{Source: "x", Seen: make([]uint64, schema.MaxChunks/64+1)})), "over_limit"},
 		{"partition out of range", message(stateTopic, 0, schema.OffsetsKey("other"),
-			protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1<<40))), "over_limit"},
+			protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1<<40|1<<20))), "over_limit"},
 		{"unknown key", message(stateTopic, 0, []byte("what/ever"), []byte("x")), ReasonUnknownKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

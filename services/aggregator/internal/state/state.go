@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
@@ -176,71 +177,31 @@ func (s *Store) Totals() *tally.Tally {
 	return s.totals
 }
 
-// SourceView is a source as the API shows it: its chosen generation.
-type SourceView struct {
-	Source      string `json:"source"`
-	Fingerprint string `json:"fingerprint"`
-	Year        int    `json:"year"`
-	Month       int    `json:"month"`
-	Status      string `json:"status"`           // Status* below
-	Format      string `json:"format,omitempty"` // gzip, zip or plain
-	// Layout and Weight are the record layout the month's records are read
-	// in and the field that weights its labor force levels.
-	Layout *LayoutView `json:"layout,omitempty"`
-	Weight string      `json:"weight,omitempty"`
-	// Records is every line read from the source, good and rejected;
-	// Counted is those the tabulations count (Records - Rejected).
-	Records     uint64            `json:"records"`
-	Counted     uint64            `json:"counted"`
-	Rejected    uint64            `json:"rejected"`
-	Rejects     map[string]uint64 `json:"rejects"`
-	Chunks      uint32            `json:"chunks"`
-	TotalChunks *int64            `json:"total_chunks"`
-	Complete    bool              `json:"complete"`
-	Error       string            `json:"error,omitempty"`
-	Loads       int               `json:"loads"`
-}
-
-// LayoutView names a record layout and the months it covers, yyyy-mm.
-type LayoutView struct {
-	Name  string `json:"name"`
-	First string `json:"first"`
-	Last  string `json:"last"`
-}
-
-// Statuses of a source in SourceView.
-const (
-	StatusLoading      = "loading"       // chunks still to come
-	StatusComplete     = "complete"      // every chunk counted
-	StatusFailed       = "failed"        // the reader could not read it to its end: see error
-	StatusNotPublished = "not_published" // the census site has no file for the month
-)
-
 func (g *Generation) status() string {
 	switch {
 	case g.Total >= 0 && g.Error != "":
-		return StatusFailed
+		return apiv1.StatusFailed
 	case !g.Complete():
-		return StatusLoading
+		return apiv1.StatusLoading
 	case g.NotPublished:
-		return StatusNotPublished
+		return apiv1.StatusNotPublished
 	}
-	return StatusComplete
+	return apiv1.StatusComplete
 }
 
 // Sources lists every source, sorted by name.
-func (s *Store) Sources() []SourceView {
+func (s *Store) Sources() []apiv1.Source {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]SourceView, 0, len(s.sources))
+	out := make([]apiv1.Source, 0, len(s.sources))
 	for _, name := range slices.Sorted(maps.Keys(s.sources)) {
 		src := s.sources[name]
 		g := src.Chosen()
-		v := SourceView{Source: name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Status: g.status(),
+		v := apiv1.Source{Source: name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Status: g.status(),
 			Format: g.Format, Records: g.Records, Counted: g.Records - min(g.Rejected, g.Records), Rejected: g.Rejected,
 			Rejects: maps.Clone(g.Rejects), Chunks: g.Chunks, Complete: g.Complete(), Error: g.Error, Loads: len(src.Generations)}
 		if l, err := census.LayoutOf(src.Year, src.Month); err == nil && src.Year > 0 {
-			v.Layout = &LayoutView{Name: l.Name, First: l.First, Last: l.Last}
+			v.Layout = &apiv1.Layout{Name: l.Name, First: l.First, Last: l.Last}
 			v.Weight = l.Weight().String()
 		}
 		if g.Total >= 0 {

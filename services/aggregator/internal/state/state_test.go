@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
@@ -133,11 +134,11 @@ func TestStatus(t *testing.T) {
 		got[v.Source] = [3]any{v.Status, v.Complete, layout}
 	}
 	require.Equal(t, map[string][3]any{
-		"loading":         {StatusLoading, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
-		"complete":        {StatusComplete, true, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
-		"failed":          {StatusFailed, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
-		"oct25pub.dat.gz": {StatusNotPublished, true, "cpsbjun2024 2024-06..2026-05 PWCMPWGT "},
-		"mar96pub.zip":    {StatusComplete, true, "cpsbsep95 1995-09..1997-12 PWSSWGT zip"},
+		"loading":         {apiv1.StatusLoading, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"complete":        {apiv1.StatusComplete, true, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"failed":          {apiv1.StatusFailed, false, "cpsbjan2020 2020-01..2021-02 PWCMPWGT "},
+		"oct25pub.dat.gz": {apiv1.StatusNotPublished, true, "cpsbjun2024 2024-06..2026-05 PWCMPWGT "},
+		"mar96pub.zip":    {apiv1.StatusComplete, true, "cpsbsep95 1995-09..1997-12 PWSSWGT zip"},
 	}, got)
 	require.EqualValues(t, 2, s.Sources()[3].Counted, "mar96pub.zip: records - rejected")
 }
