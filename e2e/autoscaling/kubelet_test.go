@@ -8,6 +8,8 @@ package autoscaling
 // container: on the host, with the container's CPU limit applied through a
 // cgroup (CFS quota, as the kubelet does), stopped with SIGTERM and, after
 // the pod's terminationGracePeriodSeconds, SIGKILL when the pod is deleted.
+// A process that ends when nobody asked it to is started again, as the
+// kubelet does for a Deployment's pods (restartPolicy Always).
 // Pods share the host's network, so the admin and API ports are moved to
 // free loopback ports.
 
@@ -42,10 +44,12 @@ type container struct {
 	p         *proc.Proc
 	grace     time.Duration
 	cgroup    string
+	restarts  int // how many processes ran for this pod before this one
 
 	mu      sync.Mutex
 	readyAt time.Time // first /readyz 200
-	stopped bool
+	stopped bool      // the kubelet asked it to stop
+	crashed bool      // it ended without being asked to
 }
 
 func (c *container) addr(server string) string { return c.p.LoggedAddr(server) }
@@ -64,13 +68,14 @@ type kubelet struct {
 	mu         sync.Mutex
 	containers map[string]*container // by pod name
 	seen       map[string]time.Time  // when each pod was first seen
+	restarts   map[string]int        // restarts by pod name
 	finished   []*container
 	events     []string
 }
 
 func newKubelet(t *testing.T, cs kubernetes.Interface, ns string, bins map[string]string, cg *cgroups) *kubelet {
 	return &kubelet{t: t, cs: cs, ns: ns, bins: bins, logDir: t.TempDir(), cgroups: cg, containers: map[string]*container{},
-		seen: map[string]time.Time{}}
+		seen: map[string]time.Time{}, restarts: map[string]int{}}
 }
 
 func (k *kubelet) logf(format string, args ...any) {
@@ -216,7 +221,7 @@ func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*container, error
 		grace = time.Duration(*g) * time.Second
 	}
 	k.mu.Lock()
-	added := k.seen[pod.Name]
+	added, restarts := k.seen[pod.Name], k.restarts[pod.Name]
 	k.mu.Unlock()
 	envList := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HOSTNAME=" + pod.Name}
 	keys := make([]string, 0, len(env))
@@ -232,7 +237,7 @@ func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*container, error
 	if err != nil {
 		return nil, err
 	}
-	c := &container{pod: pod.Name, component: ctr.Name, added: added, grace: grace, p: p}
+	c := &container{pod: pod.Name, component: ctr.Name, added: added, grace: grace, p: p, restarts: restarts}
 	if milli := ctr.Resources.Limits.Cpu().MilliValue(); milli > 0 && k.cgroups != nil {
 		if c.cgroup, err = k.cgroups.limit(pod.Name, milli, p.PID()); err != nil {
 			p.Kill()
@@ -243,9 +248,49 @@ func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*container, error
 	go func() {
 		<-p.Done()
 		k.logf("pod %s: %s exited (%v)", c.pod, c.component, p.Err())
+		k.restart(ctx, c)
 	}()
 	go c.watchReady()
 	return c, nil
+}
+
+// restartBackoff is the kubelet's first crash-loop back-off.
+const restartBackoff = 10 * time.Second
+
+// restart starts a pod's process again, after the kubelet's back-off, if
+// it ended without being asked to while its pod still runs.
+func (k *kubelet) restart(ctx context.Context, c *container) {
+	c.mu.Lock()
+	if c.stopped || ctx.Err() != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.crashed = true
+	c.mu.Unlock()
+	k.mu.Lock()
+	if k.containers[c.pod] != c {
+		k.mu.Unlock()
+		return
+	}
+	delete(k.containers, c.pod)
+	k.finished = append(k.finished, c)
+	k.restarts[c.pod]++
+	k.mu.Unlock()
+	if c.cgroup != "" {
+		k.cgroups.remove(c.cgroup)
+	}
+	k.logf("pod %s: %s ended unasked; restarting it in %v", c.pod, c.component, restartBackoff)
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(restartBackoff):
+	}
+	pod, err := k.cs.CoreV1().Pods(k.ns).Get(ctx, c.pod, metav1.GetOptions{})
+	if err != nil {
+		k.logf("pod %s: not restarted: %v", c.pod, err)
+		return
+	}
+	k.sync(ctx, pod)
 }
 
 // watchReady notes when the process first answers /readyz with 200: for a
@@ -347,15 +392,53 @@ func (k *kubelet) all() []*container {
 	return out
 }
 
-// failedExits lists the processes that ended other than with 0.
-func (k *kubelet) failedExits() []string {
+// failedStops lists the processes that the kubelet stopped and that
+// ended other than with 0: a SIGTERM must end a service cleanly.
+func (k *kubelet) failedStops() []string {
 	var out []string
 	for _, c := range k.all() {
-		if err := c.p.Err(); err != nil {
+		c.mu.Lock()
+		crashed := c.crashed
+		c.mu.Unlock()
+		if err := c.p.Err(); err != nil && !crashed {
 			out = append(out, fmt.Sprintf("%s: %v", c.pod, err))
 		}
 	}
 	return out
+}
+
+// crashes lists the processes that ended unasked (and were restarted),
+// each with the last error its log gave, or "" when it logged none.
+func (k *kubelet) crashes() []crash {
+	var out []crash
+	for _, c := range k.all() {
+		c.mu.Lock()
+		crashed := c.crashed
+		c.mu.Unlock()
+		if !crashed {
+			continue
+		}
+		cr := crash{pod: c.pod, component: c.component, exit: c.p.Err()}
+		b, _ := os.ReadFile(c.p.LogPath)
+		for _, l := range strings.Split(string(b), "\n") {
+			var e struct {
+				Level string `json:"level"`
+				Msg   string `json:"msg"`
+				Error string `json:"error"`
+			}
+			if json.Unmarshal([]byte(l), &e) == nil && (e.Level == "error" || e.Level == "fatal") {
+				cr.logged = e.Msg + ": " + e.Error
+			}
+		}
+		out = append(out, cr)
+	}
+	return out
+}
+
+type crash struct {
+	pod, component string
+	exit           error
+	logged         string
 }
 
 // dump keeps every pod's log in a directory that outlives the test and
