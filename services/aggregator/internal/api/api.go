@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
 )
 
@@ -158,6 +159,7 @@ func (h *handler) housing(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noData(year, month, hasMonth))
 		return
 	}
+	resp.IncompleteSources = h.store.IncompleteSources(schema.TabulationHousing, year, month)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -182,6 +184,7 @@ func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noData(year, month, true))
 		return
 	}
+	resp.IncompleteSources = h.store.IncompleteSources(schema.TabulationLaborForce, year, month)
 	writeJSON(w, http.StatusOK, resp)
 }
 

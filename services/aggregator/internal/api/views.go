@@ -59,6 +59,9 @@ type HousingResponse struct {
 	Month   *int           `json:"month"`
 	Records uint64         `json:"records"`
 	Housing []HousingCount `json:"housing"`
+	// IncompleteSources: sources of the period counted in part from results
+	// without this table (computers older than it); their counts are short.
+	IncompleteSources []string `json:"incomplete_sources,omitempty"`
 }
 
 // Housing tabulates one month, or every month of a year when hasMonth is
@@ -130,6 +133,8 @@ type LaborForceResponse struct {
 	Month    int            `json:"month"`
 	National LaborFigures   `json:"national"`
 	States   []StateFigures `json:"states"`
+	// IncompleteSources: as in HousingResponse.
+	IncompleteSources []string `json:"incomplete_sources,omitempty"`
 }
 
 // LaborForce is the labor force of one month, national and by state (one

@@ -110,7 +110,7 @@ func (t *Tabulator) Process(msg *kafka.Message) ([]worker.Output, error) {
 func (t *Tabulator) Tabulate(c *schema.Chunk) *schema.Result {
 	r := &schema.Result{Source: c.Source, Fingerprint: c.Fingerprint, Year: c.Year, Month: c.Month, Seq: c.Seq,
 		Last: c.Last, Error: c.Error, Rejects: map[string]uint64{}, Tally: tally.New(),
-		Format: c.Format, NotPublished: c.NotPublished}
+		Format: c.Format, NotPublished: c.NotPublished, Tabulations: schema.Tabulations()}
 	p, perr := t.parser(c)
 	if perr != nil {
 		t.log.Warn("rejecting a chunk's records", zap.String("source", c.Source), zap.Error(perr))
