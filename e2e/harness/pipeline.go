@@ -80,6 +80,8 @@ type Source struct {
 	Complete    bool                                `json:"complete"`
 	Error       string                              `json:"error"`
 	Loads       int                                 `json:"loads"`
+	// IncompleteTabulations: tables some counted chunk did not carry.
+	IncompleteTabulations []string `json:"incomplete_tabulations"`
 }
 
 // Sources reads /v1/sources.
