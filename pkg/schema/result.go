@@ -79,7 +79,10 @@ func rejectsFromPB(rejects []*schemapb.Reject, into map[string]uint64) error {
 // or count over its limit (limits.go), is rejected.
 func DecodeResult(b []byte, r *Result) error {
 	*r = Result{Rejects: map[string]uint64{}}
-	var m schemapb.Result
+	// From the pool: the tally decodes into the months and states of an
+	// earlier result instead of allocating them; all is copied out below.
+	m := schemapb.ResultFromVTPool()
+	defer m.ReturnToVTPool()
 	if err := m.UnmarshalVT(b); err != nil {
 		return malformed("result", err)
 	}

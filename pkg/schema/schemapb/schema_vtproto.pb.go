@@ -9,6 +9,7 @@ import (
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -826,6 +827,130 @@ func (m *Offsets) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+var vtprotoPool_Result = sync.Pool{
+	New: func() interface{} {
+		return &Result{}
+	},
+}
+
+func (m *Result) ResetVT() {
+	if m != nil {
+		for _, mm := range m.Rejects {
+			mm.ResetVT()
+		}
+		f0 := m.Rejects[:0]
+		m.Tally.ReturnToVTPool()
+		f1 := m.Tabulations[:0]
+		m.Reset()
+		m.Rejects = f0
+		m.Tabulations = f1
+	}
+}
+func (m *Result) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Result.Put(m)
+	}
+}
+func ResultFromVTPool() *Result {
+	return vtprotoPool_Result.Get().(*Result)
+}
+
+var vtprotoPool_Reject = sync.Pool{
+	New: func() interface{} {
+		return &Reject{}
+	},
+}
+
+func (m *Reject) ResetVT() {
+	if m != nil {
+		m.Reset()
+	}
+}
+func (m *Reject) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Reject.Put(m)
+	}
+}
+func RejectFromVTPool() *Reject {
+	return vtprotoPool_Reject.Get().(*Reject)
+}
+
+var vtprotoPool_Tally = sync.Pool{
+	New: func() interface{} {
+		return &Tally{}
+	},
+}
+
+func (m *Tally) ResetVT() {
+	if m != nil {
+		for _, mm := range m.Months {
+			mm.ResetVT()
+		}
+		f0 := m.Months[:0]
+		m.Reset()
+		m.Months = f0
+	}
+}
+func (m *Tally) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Tally.Put(m)
+	}
+}
+func TallyFromVTPool() *Tally {
+	return vtprotoPool_Tally.Get().(*Tally)
+}
+
+var vtprotoPool_Month = sync.Pool{
+	New: func() interface{} {
+		return &Month{}
+	},
+}
+
+func (m *Month) ResetVT() {
+	if m != nil {
+		f0 := m.Housing[:0]
+		for _, mm := range m.States {
+			mm.ResetVT()
+		}
+		f1 := m.States[:0]
+		m.Reset()
+		m.Housing = f0
+		m.States = f1
+	}
+}
+func (m *Month) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Month.Put(m)
+	}
+}
+func MonthFromVTPool() *Month {
+	return vtprotoPool_Month.Get().(*Month)
+}
+
+var vtprotoPool_State = sync.Pool{
+	New: func() interface{} {
+		return &State{}
+	},
+}
+
+func (m *State) ResetVT() {
+	if m != nil {
+		m.Reset()
+	}
+}
+func (m *State) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_State.Put(m)
+	}
+}
+func StateFromVTPool() *State {
+	return vtprotoPool_State.Get().(*State)
+}
 func (m *Chunk) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -1845,7 +1970,14 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Rejects = append(m.Rejects, &Reject{})
+			if len(m.Rejects) == cap(m.Rejects) {
+				m.Rejects = append(m.Rejects, &Reject{})
+			} else {
+				m.Rejects = m.Rejects[:len(m.Rejects)+1]
+				if m.Rejects[len(m.Rejects)-1] == nil {
+					m.Rejects[len(m.Rejects)-1] = &Reject{}
+				}
+			}
 			if err := m.Rejects[len(m.Rejects)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -1880,7 +2012,7 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if m.Tally == nil {
-				m.Tally = &Tally{}
+				m.Tally = TallyFromVTPool()
 			}
 			if err := m.Tally.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
@@ -1983,7 +2115,7 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 					return io.ErrUnexpectedEOF
 				}
 				var elementCount int
-				if elementCount != 0 && len(m.Tabulations) == 0 {
+				if elementCount != 0 && len(m.Tabulations) == 0 && cap(m.Tabulations) < elementCount {
 					m.Tabulations = make([]Tabulation, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -2189,7 +2321,14 @@ func (m *Tally) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Months = append(m.Months, &Month{})
+			if len(m.Months) == cap(m.Months) {
+				m.Months = append(m.Months, &Month{})
+			} else {
+				m.Months = m.Months[:len(m.Months)+1]
+				if m.Months[len(m.Months)-1] == nil {
+					m.Months[len(m.Months)-1] = &Month{}
+				}
+			}
 			if err := m.Months[len(m.Months)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2354,7 +2493,7 @@ func (m *Month) UnmarshalVT(dAtA []byte) error {
 					}
 				}
 				elementCount = count
-				if elementCount != 0 && len(m.Housing) == 0 {
+				if elementCount != 0 && len(m.Housing) == 0 && cap(m.Housing) < elementCount {
 					m.Housing = make([]uint64, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -2426,7 +2565,14 @@ func (m *Month) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.States = append(m.States, &State{})
+			if len(m.States) == cap(m.States) {
+				m.States = append(m.States, &State{})
+			} else {
+				m.States = m.States[:len(m.States)+1]
+				if m.States[len(m.States)-1] == nil {
+					m.States[len(m.States)-1] = &State{}
+				}
+			}
 			if err := m.States[len(m.States)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4111,7 +4257,14 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Rejects = append(m.Rejects, &Reject{})
+			if len(m.Rejects) == cap(m.Rejects) {
+				m.Rejects = append(m.Rejects, &Reject{})
+			} else {
+				m.Rejects = m.Rejects[:len(m.Rejects)+1]
+				if m.Rejects[len(m.Rejects)-1] == nil {
+					m.Rejects[len(m.Rejects)-1] = &Reject{}
+				}
+			}
 			if err := m.Rejects[len(m.Rejects)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4146,7 +4299,7 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if m.Tally == nil {
-				m.Tally = &Tally{}
+				m.Tally = TallyFromVTPool()
 			}
 			if err := m.Tally.UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
@@ -4253,7 +4406,7 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 					return io.ErrUnexpectedEOF
 				}
 				var elementCount int
-				if elementCount != 0 && len(m.Tabulations) == 0 {
+				if elementCount != 0 && len(m.Tabulations) == 0 && cap(m.Tabulations) < elementCount {
 					m.Tabulations = make([]Tabulation, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -4463,7 +4616,14 @@ func (m *Tally) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Months = append(m.Months, &Month{})
+			if len(m.Months) == cap(m.Months) {
+				m.Months = append(m.Months, &Month{})
+			} else {
+				m.Months = m.Months[:len(m.Months)+1]
+				if m.Months[len(m.Months)-1] == nil {
+					m.Months[len(m.Months)-1] = &Month{}
+				}
+			}
 			if err := m.Months[len(m.Months)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4628,7 +4788,7 @@ func (m *Month) UnmarshalVTUnsafe(dAtA []byte) error {
 					}
 				}
 				elementCount = count
-				if elementCount != 0 && len(m.Housing) == 0 {
+				if elementCount != 0 && len(m.Housing) == 0 && cap(m.Housing) < elementCount {
 					m.Housing = make([]uint64, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -4700,7 +4860,14 @@ func (m *Month) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.States = append(m.States, &State{})
+			if len(m.States) == cap(m.States) {
+				m.States = append(m.States, &State{})
+			} else {
+				m.States = m.States[:len(m.States)+1]
+				if m.States[len(m.States)-1] == nil {
+					m.States[len(m.States)-1] = &State{}
+				}
+			}
 			if err := m.States[len(m.States)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
