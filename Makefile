@@ -88,7 +88,7 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 	done
 
 .PHONY: lint
-lint: deps check-dashboards check-schema ## gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
+lint: deps check-dashboards check-schema ## The wire format (check-schema), gofmt, go.mod files tidy, go vet (with and without the integration tag), shellcheck, actionlint, dashboards and rules.
 	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
 	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR) tools; do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
@@ -123,7 +123,7 @@ check-schema: ## Fail on stale generated code, buf lint findings, or a wire-brea
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
-	for d in $(MODULE_DIRS); do (cd $$d && GOWORK=off go mod tidy); done
+	for d in $(MODULE_DIRS) tools; do (cd $$d && GOWORK=off go mod tidy); done
 
 .PHONY: deps-demo
 deps-demo: ## Install only what make demo needs: Java, Maven and the Kafka jars (idempotent).
