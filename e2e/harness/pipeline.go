@@ -222,6 +222,13 @@ func CheckAPI(t testing.TB, api string, want *tally.Tally) {
 		if wantSA := SexAgeFigures(m); !slices.Equal(sa.Groups, wantSA) {
 			t.Fatalf("%v: labor force by sex and age %+v, want %+v", p, sa.Groups, wantSA)
 		}
+		// Counted by computers of this build, every table is whole.
+		for table, srcs := range map[string][]string{"housing": h.IncompleteSources, "labor force": lf.IncompleteSources,
+			"labor force by sex and age": sa.IncompleteSources} {
+			if len(srcs) > 0 {
+				t.Fatalf("%v: %s marked incomplete for %v", p, table, srcs)
+			}
+		}
 		rate := lf.National.UnemploymentRate
 		if math.IsNaN(rate) || rate <= 0 || rate >= 0.5 {
 			t.Fatalf("%v: implausible unemployment rate %v", p, rate)

@@ -46,6 +46,11 @@ type Source struct {
 	Complete    bool              `json:"complete"`
 	Error       string            `json:"error,omitempty"`
 	Loads       int               `json:"loads"`
+	// IncompleteTabulations names the tables (housing, labor_force,
+	// sex_age) some counted chunk's result did not carry: results of
+	// computers older than the table, in a rolling upgrade. The table's
+	// counts for the source are short until the source is loaded again.
+	IncompleteTabulations []string `json:"incomplete_tabulations,omitempty"`
 }
 
 // Layout names a record layout and the months it covers, yyyy-mm.
@@ -69,6 +74,9 @@ type HousingResponse struct {
 	Month   *int           `json:"month"`
 	Records uint64         `json:"records"`
 	Housing []HousingCount `json:"housing"`
+	// IncompleteSources: sources of the period counted in part from results
+	// without this table (computers older than it); their counts are short.
+	IncompleteSources []string `json:"incomplete_sources,omitempty"`
 }
 
 // Persons are unweighted record counts.
@@ -102,6 +110,8 @@ type LaborForceResponse struct {
 	Month    int            `json:"month"`
 	National LaborFigures   `json:"national"`
 	States   []StateFigures `json:"states"`
+	// IncompleteSources: as in HousingResponse.
+	IncompleteSources []string `json:"incomplete_sources,omitempty"`
 }
 
 // SexAgeFigures are the national figures of one sex and age group.
@@ -118,6 +128,8 @@ type LaborForceBySexAgeResponse struct {
 	Year   int             `json:"year"`
 	Month  int             `json:"month"`
 	Groups []SexAgeFigures `json:"groups"`
+	// IncompleteSources: as in HousingResponse.
+	IncompleteSources []string `json:"incomplete_sources,omitempty"`
 }
 
 // LegacyCount is one cell of /results, in the original kafka-scale shape.

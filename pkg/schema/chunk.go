@@ -3,7 +3,7 @@ package schema
 import (
 	"errors"
 	"fmt"
-
+	"slices"
 	"strings"
 
 	"github.com/pierrec/lz4/v4"
@@ -89,7 +89,13 @@ func AppendChunk(b []byte, c *Chunk) []byte {
 	if c.Codec != CodecNone {
 		m.Codec, m.DataSize = schemapb.Codec(c.Codec), c.DataSize
 	}
-	return appendVT(b, &m)
+	// Not appendVT: called on the concrete type, m stays on the stack.
+	n := m.SizeVT()
+	b = slices.Grow(b, n)
+	if _, err := m.MarshalToSizedBufferVT(b[len(b) : len(b)+n]); err != nil {
+		panic("schema: marshal chunk: " + err.Error())
+	}
+	return b[:len(b)+n]
 }
 
 // DecodeChunk decodes b into c. c.Data aliases b; the strings are copies.

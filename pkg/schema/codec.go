@@ -13,13 +13,14 @@ type vtMessage interface {
 	MarshalToSizedBufferVT([]byte) (int, error)
 }
 
-// appendVT appends the encoding of m to b.
+// appendVT appends the encoding of m to b. m escapes to the heap through
+// the interface; AppendChunk, the hottest, calls the methods itself.
 func appendVT(b []byte, m vtMessage) []byte {
 	n := m.SizeVT()
 	b = slices.Grow(b, n)
 	if _, err := m.MarshalToSizedBufferVT(b[len(b) : len(b)+n]); err != nil {
 		// The generated code fails only on a buffer smaller than SizeVT.
-		panic(fmt.Sprintf("schema: marshal %T: %v", m, err))
+		panic("schema: marshal: " + err.Error())
 	}
 	return b[:len(b)+n]
 }

@@ -57,14 +57,6 @@ func limitErr(what string, v uint64, limit uint64) error {
 	return fmt.Errorf("%w: %s %d is more than %d", ErrLimit, what, v, limit)
 }
 
-// checkLen rejects a string field longer than limit, before it is copied.
-func checkLen(what string, bs []byte, limit int) error {
-	if len(bs) > limit {
-		return limitErr(what+" length", uint64(len(bs)), uint64(limit))
-	}
-	return nil
-}
-
 // ErrMissingField: a message lacks a field it cannot do without.
 var ErrMissingField = fmt.Errorf("%w: missing field", ErrMalformed)
 

@@ -23,6 +23,9 @@ type Result struct {
 	Tally        *tally.Tally      // the good records, tabulated
 	Format       string            // the chunk's: how the source was stored
 	NotPublished bool              // the chunk's: the site has no file for the month
+	// Tabulations lists what Tally holds; decoding gives
+	// ReleasedTabulations for a result without the list.
+	Tabulations []Tabulation
 }
 
 // Key is the Kafka message key of a result: its source, so that the results
@@ -35,6 +38,7 @@ func AppendResult(b []byte, r *Result) []byte {
 		Source: r.Source, Fingerprint: r.Fingerprint, Year: uint32(r.Year), Month: uint32(r.Month),
 		Seq: r.Seq, Last: r.Last, Error: r.Error, Records: r.Records, Rejected: r.Rejected,
 		Rejects: rejectsToPB(r.Rejects), Format: r.Format, NotPublished: r.NotPublished,
+		Tabulations: tabulationsToPB(r.Tabulations),
 	}
 	if r.Tally != nil {
 		m.Tally = tallyToPB(r.Tally)
@@ -75,7 +79,10 @@ func rejectsFromPB(rejects []*schemapb.Reject, into map[string]uint64) error {
 // or count over its limit (limits.go), is rejected.
 func DecodeResult(b []byte, r *Result) error {
 	*r = Result{Rejects: map[string]uint64{}}
-	var m schemapb.Result
+	// From the pool: the tally decodes into the months and states of an
+	// earlier result instead of allocating them; all is copied out below.
+	m := schemapb.ResultFromVTPool()
+	defer m.ReturnToVTPool()
 	if err := m.UnmarshalVT(b); err != nil {
 		return malformed("result", err)
 	}
@@ -99,6 +106,10 @@ func DecodeResult(b []byte, r *Result) error {
 	r.Seq, r.Last, r.Error, r.Records, r.Rejected = m.Seq, m.Last, m.Error, m.Records, m.Rejected
 	r.Format, r.NotPublished = m.Format, m.NotPublished
 	if err := rejectsFromPB(m.Rejects, r.Rejects); err != nil {
+		return err
+	}
+	var err error
+	if r.Tabulations, err = tabulationsFromPB(m.Tabulations); err != nil {
 		return err
 	}
 	if m.Tally != nil {

@@ -66,7 +66,8 @@ func TestTallySexAgeMalformed(t *testing.T) {
 
 func TestResultRoundTrip(t *testing.T) {
 	in := Result{Source: "jan20pub.dat.gz", Fingerprint: "size:1", Year: 2020, Month: 1, Seq: 3, Last: true, Error: "gzip: unexpected EOF",
-		Records: 500, Rejected: 2, Rejects: map[string]uint64{"length": 1, "field:PEMLR": 1}, Tally: randomTally(1, 498), Format: "zip"}
+		Records: 500, Rejected: 2, Rejects: map[string]uint64{"length": 1, "field:PEMLR": 1}, Tally: randomTally(1, 498), Format: "zip",
+		Tabulations: []Tabulation{TabulationHousing, TabulationLaborForce, 7}}
 	var out Result
 	require.NoError(t, DecodeResult(AppendResult(nil, &in), &out))
 	require.True(t, in.Tally.Equal(out.Tally))
@@ -91,7 +92,7 @@ func TestNotPublishedRoundTrip(t *testing.T) {
 func TestGenerationStateRoundTrip(t *testing.T) {
 	in := GenerationState{Source: "feb20pub.dat.gz", Fingerprint: "size:9,etag:x", Year: 2020, Month: 2, Seen: []uint64{^uint64(0), 5},
 		Chunks: 66, Total: -1, Records: 33000, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Error: "", LastSeen: 1700000000000,
-		Tally: randomTally(2, 100), Format: "gzip"}
+		Tally: randomTally(2, 100), Format: "gzip", Lacking: map[Tabulation]uint32{TabulationLaborForce: 3}}
 	var out GenerationState
 	require.NoError(t, DecodeGenerationState(AppendGenerationState(nil, &in), &out))
 	require.True(t, in.Tally.Equal(out.Tally))
@@ -133,5 +134,33 @@ func BenchmarkDecodeResult(b *testing.B) {
 		if err := DecodeResult(buf, &r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestResultTabulations: a result says which tabulations it carries; one
+// without the list, from a computer before it, carries the released ones.
+func TestResultTabulations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []Tabulation
+		want []Tabulation
+		err  error
+	}{
+		{"before the list", nil, []Tabulation{TabulationHousing, TabulationLaborForce}, nil},
+		{"one", []Tabulation{TabulationHousing}, []Tabulation{TabulationHousing}, nil},
+		{"unknown to this build, kept", []Tabulation{9, TabulationHousing, 9}, []Tabulation{TabulationHousing, 9}, nil},
+		{"unspecified", []Tabulation{0}, nil, ErrMalformed},
+		{"too many", make([]Tabulation, MaxTabulations+1), nil, ErrLimit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out Result
+			err := DecodeResult(AppendResult(nil, &Result{Source: "s", Tabulations: tc.in}), &out)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out.Tabulations)
+		})
 	}
 }

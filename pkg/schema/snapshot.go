@@ -50,6 +50,9 @@ type GenerationState struct {
 	Tally        *tally.Tally
 	Format       string // how the source was stored
 	NotPublished bool   // the site has no file for the month
+	// Lacking counts, per tabulation, the chunks counted from results
+	// that did not carry it.
+	Lacking map[Tabulation]uint32
 }
 
 // AppendGenerationState appends the encoding of g to b.
@@ -59,6 +62,11 @@ func AppendGenerationState(b []byte, g *GenerationState) []byte {
 		Chunks: g.Chunks, Total: g.Total, Records: g.Records, Rejected: g.Rejected,
 		Rejects: rejectsToPB(g.Rejects), Error: g.Error, LastSeen: g.LastSeen,
 		Format: g.Format, NotPublished: g.NotPublished,
+	}
+	for _, t := range slices.Sorted(maps.Keys(g.Lacking)) {
+		if g.Lacking[t] > 0 {
+			m.Lacking = append(m.Lacking, &schemapb.Lacking{Tabulation: schemapb.Tabulation(t), Chunks: g.Lacking[t]})
+		}
 	}
 	if len(g.Seen) > 0 {
 		m.Seen = make([]byte, 0, 8*len(g.Seen))
@@ -115,6 +123,20 @@ func DecodeGenerationState(b []byte, g *GenerationState) error {
 	}
 	if err := rejectsFromPB(rejects, g.Rejects); err != nil {
 		return err
+	}
+	if len(m.Lacking) > MaxTabulations {
+		return limitErr("lacking tabulations", uint64(len(m.Lacking)), MaxTabulations)
+	}
+	for _, l := range m.Lacking {
+		if l.Chunks > MaxChunks {
+			return limitErr("chunks lacking a tabulation", uint64(l.Chunks), MaxChunks)
+		}
+		if l.Chunks > 0 {
+			if g.Lacking == nil {
+				g.Lacking = map[Tabulation]uint32{}
+			}
+			g.Lacking[Tabulation(l.Tabulation)] += l.Chunks
+		}
 	}
 	if m.Tally != nil {
 		if err := tallyFromPB(m.Tally, g.Tally); err != nil {

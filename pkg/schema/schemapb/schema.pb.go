@@ -77,6 +77,61 @@ func (Codec) EnumDescriptor() ([]byte, []int) {
 	return file_schema_proto_rawDescGZIP(), []int{0}
 }
 
+// A table the computers tabulate. A computer lists those it filled in each
+// result, so that during a rolling upgrade that adds one the aggregator
+// knows which counted chunks lack it instead of showing zeros.
+type Tabulation int32
+
+const (
+	Tabulation_TABULATION_UNSPECIFIED Tabulation = 0
+	Tabulation_TABULATION_HOUSING     Tabulation = 1 // Month.records, housing, housing_other
+	Tabulation_TABULATION_LABOR_FORCE Tabulation = 2 // Month.states
+	Tabulation_TABULATION_SEX_AGE     Tabulation = 3 // Month.sex_age
+)
+
+// Enum value maps for Tabulation.
+var (
+	Tabulation_name = map[int32]string{
+		0: "TABULATION_UNSPECIFIED",
+		1: "TABULATION_HOUSING",
+		2: "TABULATION_LABOR_FORCE",
+		3: "TABULATION_SEX_AGE",
+	}
+	Tabulation_value = map[string]int32{
+		"TABULATION_UNSPECIFIED": 0,
+		"TABULATION_HOUSING":     1,
+		"TABULATION_LABOR_FORCE": 2,
+		"TABULATION_SEX_AGE":     3,
+	}
+)
+
+func (x Tabulation) Enum() *Tabulation {
+	p := new(Tabulation)
+	*p = x
+	return p
+}
+
+func (x Tabulation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Tabulation) Descriptor() protoreflect.EnumDescriptor {
+	return file_schema_proto_enumTypes[1].Descriptor()
+}
+
+func (Tabulation) Type() protoreflect.EnumType {
+	return &file_schema_proto_enumTypes[1]
+}
+
+func (x Tabulation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Tabulation.Descriptor instead.
+func (Tabulation) EnumDescriptor() ([]byte, []int) {
+	return file_schema_proto_rawDescGZIP(), []int{1}
+}
+
 // Topic "compute"; key "<source>/<seq>"; headers ks-type=chunk, ks-version=2
 // (1 when codec is CODEC_NONE, which computers of version 1 read too).
 type Chunk struct {
@@ -237,20 +292,24 @@ func (x *Chunk) GetNotPublished() bool {
 
 // Topic "results"; key "<source>"; headers ks-type=result, ks-version=1.
 type Result struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
-	Fingerprint   string                 `protobuf:"bytes,2,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
-	Year          uint32                 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
-	Month         uint32                 `protobuf:"varint,4,opt,name=month,proto3" json:"month,omitempty"`
-	Seq           uint32                 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
-	Last          bool                   `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	Records       uint64                 `protobuf:"varint,8,opt,name=records,proto3" json:"records,omitempty"`                                // records in the chunk, good and bad
-	Rejected      uint64                 `protobuf:"varint,9,opt,name=rejected,proto3" json:"rejected,omitempty"`                              // records that failed to parse
-	Rejects       []*Reject              `protobuf:"bytes,10,rep,name=rejects,proto3" json:"rejects,omitempty"`                                // by reason
-	Tally         *Tally                 `protobuf:"bytes,11,opt,name=tally,proto3" json:"tally,omitempty"`                                    // the good records, tabulated
-	Format        string                 `protobuf:"bytes,12,opt,name=format,proto3" json:"format,omitempty"`                                  // the chunk's
-	NotPublished  bool                   `protobuf:"varint,13,opt,name=not_published,json=notPublished,proto3" json:"not_published,omitempty"` // the chunk's
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Source       string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Fingerprint  string                 `protobuf:"bytes,2,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	Year         uint32                 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	Month        uint32                 `protobuf:"varint,4,opt,name=month,proto3" json:"month,omitempty"`
+	Seq          uint32                 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
+	Last         bool                   `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
+	Error        string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Records      uint64                 `protobuf:"varint,8,opt,name=records,proto3" json:"records,omitempty"`                                // records in the chunk, good and bad
+	Rejected     uint64                 `protobuf:"varint,9,opt,name=rejected,proto3" json:"rejected,omitempty"`                              // records that failed to parse
+	Rejects      []*Reject              `protobuf:"bytes,10,rep,name=rejects,proto3" json:"rejects,omitempty"`                                // by reason
+	Tally        *Tally                 `protobuf:"bytes,11,opt,name=tally,proto3" json:"tally,omitempty"`                                    // the good records, tabulated
+	Format       string                 `protobuf:"bytes,12,opt,name=format,proto3" json:"format,omitempty"`                                  // the chunk's
+	NotPublished bool                   `protobuf:"varint,13,opt,name=not_published,json=notPublished,proto3" json:"not_published,omitempty"` // the chunk's
+	// The tabulations tally holds, as the computer that wrote it knows them.
+	// Empty from computers before this field: they carried HOUSING and
+	// LABOR_FORCE, and readers take an empty list as those two.
+	Tabulations   []Tabulation `protobuf:"varint,14,rep,packed,name=tabulations,proto3,enum=kafkascale.v1.Tabulation" json:"tabulations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +433,13 @@ func (x *Result) GetNotPublished() bool {
 		return x.NotPublished
 	}
 	return false
+}
+
+func (x *Result) GetTabulations() []Tabulation {
+	if x != nil {
+		return x.Tabulations
+	}
+	return nil
 }
 
 type Reject struct {
@@ -779,6 +845,7 @@ type GenerationState struct {
 	Tally         *Tally                 `protobuf:"bytes,13,opt,name=tally,proto3" json:"tally,omitempty"`
 	Format        string                 `protobuf:"bytes,14,opt,name=format,proto3" json:"format,omitempty"`
 	NotPublished  bool                   `protobuf:"varint,15,opt,name=not_published,json=notPublished,proto3" json:"not_published,omitempty"`
+	Lacking       []*Lacking             `protobuf:"bytes,16,rep,name=lacking,proto3" json:"lacking,omitempty"` // tabulations some counted chunks did not carry
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -918,6 +985,66 @@ func (x *GenerationState) GetNotPublished() bool {
 	return false
 }
 
+func (x *GenerationState) GetLacking() []*Lacking {
+	if x != nil {
+		return x.Lacking
+	}
+	return nil
+}
+
+// Chunks of a generation counted from results without a tabulation.
+type Lacking struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tabulation    Tabulation             `protobuf:"varint,1,opt,name=tabulation,proto3,enum=kafkascale.v1.Tabulation" json:"tabulation,omitempty"`
+	Chunks        uint32                 `protobuf:"varint,2,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lacking) Reset() {
+	*x = Lacking{}
+	mi := &file_schema_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lacking) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lacking) ProtoMessage() {}
+
+func (x *Lacking) ProtoReflect() protoreflect.Message {
+	mi := &file_schema_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lacking.ProtoReflect.Descriptor instead.
+func (*Lacking) Descriptor() ([]byte, []int) {
+	return file_schema_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Lacking) GetTabulation() Tabulation {
+	if x != nil {
+		return x.Tabulation
+	}
+	return Tabulation_TABULATION_UNSPECIFIED
+}
+
+func (x *Lacking) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
 // Same topic; key "offsets/<results topic>": where the generations above end.
 type Offsets struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -929,7 +1056,7 @@ type Offsets struct {
 
 func (x *Offsets) Reset() {
 	*x = Offsets{}
-	mi := &file_schema_proto_msgTypes[8]
+	mi := &file_schema_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1068,7 @@ func (x *Offsets) String() string {
 func (*Offsets) ProtoMessage() {}
 
 func (x *Offsets) ProtoReflect() protoreflect.Message {
-	mi := &file_schema_proto_msgTypes[8]
+	mi := &file_schema_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1081,7 @@ func (x *Offsets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets.ProtoReflect.Descriptor instead.
 func (*Offsets) Descriptor() ([]byte, []int) {
-	return file_schema_proto_rawDescGZIP(), []int{8}
+	return file_schema_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Offsets) GetTopic() string {
@@ -981,7 +1108,7 @@ type Offsets_Entry struct {
 
 func (x *Offsets_Entry) Reset() {
 	*x = Offsets_Entry{}
-	mi := &file_schema_proto_msgTypes[9]
+	mi := &file_schema_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1120,7 @@ func (x *Offsets_Entry) String() string {
 func (*Offsets_Entry) ProtoMessage() {}
 
 func (x *Offsets_Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_schema_proto_msgTypes[9]
+	mi := &file_schema_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1133,7 @@ func (x *Offsets_Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offsets_Entry.ProtoReflect.Descriptor instead.
 func (*Offsets_Entry) Descriptor() ([]byte, []int) {
-	return file_schema_proto_rawDescGZIP(), []int{8, 0}
+	return file_schema_proto_rawDescGZIP(), []int{9, 0}
 }
 
 func (x *Offsets_Entry) GetPartition() int32 {
@@ -1046,7 +1173,7 @@ const file_schema_proto_rawDesc = "" +
 	"\n" +
 	"record_len\x18\r \x01(\rR\trecordLen\x12\x16\n" +
 	"\x06format\x18\x0e \x01(\tR\x06format\x12#\n" +
-	"\rnot_published\x18\x0f \x01(\bR\fnotPublished\"\xf8\x02\n" +
+	"\rnot_published\x18\x0f \x01(\bR\fnotPublished\"\xb5\x03\n" +
 	"\x06Result\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x12\n" +
@@ -1061,7 +1188,8 @@ const file_schema_proto_rawDesc = "" +
 	" \x03(\v2\x15.kafkascale.v1.RejectR\arejects\x12*\n" +
 	"\x05tally\x18\v \x01(\v2\x14.kafkascale.v1.TallyR\x05tally\x12\x16\n" +
 	"\x06format\x18\f \x01(\tR\x06format\x12#\n" +
-	"\rnot_published\x18\r \x01(\bR\fnotPublished\"6\n" +
+	"\rnot_published\x18\r \x01(\bR\fnotPublished\x12;\n" +
+	"\vtabulations\x18\x0e \x03(\x0e2\x19.kafkascale.v1.TabulationR\vtabulations\"6\n" +
 	"\x06Reject\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"5\n" +
@@ -1095,7 +1223,7 @@ const file_schema_proto_rawDesc = "" +
 	"\x12not_in_labor_force\x18\x05 \x01(\x04R\x0fnotInLaborForce\x12'\n" +
 	"\x0femployed_weight\x18\x06 \x01(\x12R\x0eemployedWeight\x12+\n" +
 	"\x11unemployed_weight\x18\a \x01(\x12R\x10unemployedWeight\x128\n" +
-	"\x19not_in_labor_force_weight\x18\b \x01(\x12R\x15notInLaborForceWeight\"\xba\x03\n" +
+	"\x19not_in_labor_force_weight\x18\b \x01(\x12R\x15notInLaborForceWeight\"\xec\x03\n" +
 	"\x0fGenerationState\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x12\n" +
@@ -1112,7 +1240,13 @@ const file_schema_proto_rawDesc = "" +
 	"\tlast_seen\x18\f \x01(\x12R\blastSeen\x12*\n" +
 	"\x05tally\x18\r \x01(\v2\x14.kafkascale.v1.TallyR\x05tally\x12\x16\n" +
 	"\x06format\x18\x0e \x01(\tR\x06format\x12#\n" +
-	"\rnot_published\x18\x0f \x01(\bR\fnotPublished\"\x96\x01\n" +
+	"\rnot_published\x18\x0f \x01(\bR\fnotPublished\x120\n" +
+	"\alacking\x18\x10 \x03(\v2\x16.kafkascale.v1.LackingR\alacking\"\\\n" +
+	"\aLacking\x129\n" +
+	"\n" +
+	"tabulation\x18\x01 \x01(\x0e2\x19.kafkascale.v1.TabulationR\n" +
+	"tabulation\x12\x16\n" +
+	"\x06chunks\x18\x02 \x01(\rR\x06chunks\"\x96\x01\n" +
 	"\aOffsets\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x126\n" +
 	"\aentries\x18\x02 \x03(\v2\x1c.kafkascale.v1.Offsets.EntryR\aentries\x1a=\n" +
@@ -1122,7 +1256,13 @@ const file_schema_proto_rawDesc = "" +
 	"\x05Codec\x12\x0e\n" +
 	"\n" +
 	"CODEC_NONE\x10\x00\x12\r\n" +
-	"\tCODEC_LZ4\x10\x01B8Z6github.com/kafka-scale/kafka-scale/pkg/schema/schemapbb\x06proto3"
+	"\tCODEC_LZ4\x10\x01*t\n" +
+	"\n" +
+	"Tabulation\x12\x1a\n" +
+	"\x16TABULATION_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12TABULATION_HOUSING\x10\x01\x12\x1a\n" +
+	"\x16TABULATION_LABOR_FORCE\x10\x02\x12\x16\n" +
+	"\x12TABULATION_SEX_AGE\x10\x03B8Z6github.com/kafka-scale/kafka-scale/pkg/schema/schemapbb\x06proto3"
 
 var (
 	file_schema_proto_rawDescOnce sync.Once
@@ -1136,36 +1276,41 @@ func file_schema_proto_rawDescGZIP() []byte {
 	return file_schema_proto_rawDescData
 }
 
-var file_schema_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_schema_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_schema_proto_goTypes = []any{
 	(Codec)(0),              // 0: kafkascale.v1.Codec
-	(*Chunk)(nil),           // 1: kafkascale.v1.Chunk
-	(*Result)(nil),          // 2: kafkascale.v1.Result
-	(*Reject)(nil),          // 3: kafkascale.v1.Reject
-	(*Tally)(nil),           // 4: kafkascale.v1.Tally
-	(*Month)(nil),           // 5: kafkascale.v1.Month
-	(*State)(nil),           // 6: kafkascale.v1.State
-	(*SexAge)(nil),          // 7: kafkascale.v1.SexAge
-	(*GenerationState)(nil), // 8: kafkascale.v1.GenerationState
-	(*Offsets)(nil),         // 9: kafkascale.v1.Offsets
-	(*Offsets_Entry)(nil),   // 10: kafkascale.v1.Offsets.Entry
+	(Tabulation)(0),         // 1: kafkascale.v1.Tabulation
+	(*Chunk)(nil),           // 2: kafkascale.v1.Chunk
+	(*Result)(nil),          // 3: kafkascale.v1.Result
+	(*Reject)(nil),          // 4: kafkascale.v1.Reject
+	(*Tally)(nil),           // 5: kafkascale.v1.Tally
+	(*Month)(nil),           // 6: kafkascale.v1.Month
+	(*State)(nil),           // 7: kafkascale.v1.State
+	(*SexAge)(nil),          // 8: kafkascale.v1.SexAge
+	(*GenerationState)(nil), // 9: kafkascale.v1.GenerationState
+	(*Lacking)(nil),         // 10: kafkascale.v1.Lacking
+	(*Offsets)(nil),         // 11: kafkascale.v1.Offsets
+	(*Offsets_Entry)(nil),   // 12: kafkascale.v1.Offsets.Entry
 }
 var file_schema_proto_depIdxs = []int32{
 	0,  // 0: kafkascale.v1.Chunk.codec:type_name -> kafkascale.v1.Codec
-	3,  // 1: kafkascale.v1.Result.rejects:type_name -> kafkascale.v1.Reject
-	4,  // 2: kafkascale.v1.Result.tally:type_name -> kafkascale.v1.Tally
-	5,  // 3: kafkascale.v1.Tally.months:type_name -> kafkascale.v1.Month
-	6,  // 4: kafkascale.v1.Month.states:type_name -> kafkascale.v1.State
-	7,  // 5: kafkascale.v1.Month.sex_age:type_name -> kafkascale.v1.SexAge
-	3,  // 6: kafkascale.v1.GenerationState.rejects:type_name -> kafkascale.v1.Reject
-	4,  // 7: kafkascale.v1.GenerationState.tally:type_name -> kafkascale.v1.Tally
-	10, // 8: kafkascale.v1.Offsets.entries:type_name -> kafkascale.v1.Offsets.Entry
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 1: kafkascale.v1.Result.rejects:type_name -> kafkascale.v1.Reject
+	5,  // 2: kafkascale.v1.Result.tally:type_name -> kafkascale.v1.Tally
+	1,  // 3: kafkascale.v1.Result.tabulations:type_name -> kafkascale.v1.Tabulation
+	6,  // 4: kafkascale.v1.Tally.months:type_name -> kafkascale.v1.Month
+	7,  // 5: kafkascale.v1.Month.states:type_name -> kafkascale.v1.State
+	8,  // 6: kafkascale.v1.Month.sex_age:type_name -> kafkascale.v1.SexAge
+	4,  // 7: kafkascale.v1.GenerationState.rejects:type_name -> kafkascale.v1.Reject
+	5,  // 8: kafkascale.v1.GenerationState.tally:type_name -> kafkascale.v1.Tally
+	10, // 9: kafkascale.v1.GenerationState.lacking:type_name -> kafkascale.v1.Lacking
+	1,  // 10: kafkascale.v1.Lacking.tabulation:type_name -> kafkascale.v1.Tabulation
+	12, // 11: kafkascale.v1.Offsets.entries:type_name -> kafkascale.v1.Offsets.Entry
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_schema_proto_init() }
@@ -1178,8 +1323,8 @@ func file_schema_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schema_proto_rawDesc), len(file_schema_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ import (
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -176,6 +177,27 @@ func (m *Result) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if len(m.Tabulations) > 0 {
+		var pksize2 int
+		for _, num := range m.Tabulations {
+			pksize2 += protohelpers.SizeOfVarint(uint64(num))
+		}
+		i -= pksize2
+		j1 := i
+		for _, num1 := range m.Tabulations {
+			num := uint64(num1)
+			for num >= 1<<7 {
+				dAtA[j1] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j1++
+			}
+			dAtA[j1] = uint8(num)
+			j1++
+		}
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(pksize2))
+		i--
+		dAtA[i] = 0x72
 	}
 	if m.NotPublished {
 		i--
@@ -633,6 +655,20 @@ func (m *GenerationState) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.Lacking) > 0 {
+		for iNdEx := len(m.Lacking) - 1; iNdEx >= 0; iNdEx-- {
+			size, err := m.Lacking[iNdEx].MarshalToSizedBufferVT(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+			i--
+			dAtA[i] = 0x1
+			i--
+			dAtA[i] = 0x82
+		}
+	}
 	if m.NotPublished {
 		i--
 		if m.NotPublished {
@@ -738,6 +774,49 @@ func (m *GenerationState) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *Lacking) MarshalVT() (dAtA []byte, err error) {
+	if m == nil {
+		return nil, nil
+	}
+	size := m.SizeVT()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBufferVT(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *Lacking) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *Lacking) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.unknownFields != nil {
+		i -= len(m.unknownFields)
+		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.Chunks != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Chunks))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Tabulation != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Tabulation))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *Offsets_Entry) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -833,6 +912,135 @@ func (m *Offsets) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+var vtprotoPool_Result = sync.Pool{
+	New: func() interface{} {
+		return &Result{}
+	},
+}
+
+func (m *Result) ResetVT() {
+	if m != nil {
+		for _, mm := range m.Rejects {
+			mm.ResetVT()
+		}
+		f0 := m.Rejects[:0]
+		m.Tally.ReturnToVTPool()
+		f1 := m.Tabulations[:0]
+		m.Reset()
+		m.Rejects = f0
+		m.Tabulations = f1
+	}
+}
+func (m *Result) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Result.Put(m)
+	}
+}
+func ResultFromVTPool() *Result {
+	return vtprotoPool_Result.Get().(*Result)
+}
+
+var vtprotoPool_Reject = sync.Pool{
+	New: func() interface{} {
+		return &Reject{}
+	},
+}
+
+func (m *Reject) ResetVT() {
+	if m != nil {
+		m.Reset()
+	}
+}
+func (m *Reject) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Reject.Put(m)
+	}
+}
+func RejectFromVTPool() *Reject {
+	return vtprotoPool_Reject.Get().(*Reject)
+}
+
+var vtprotoPool_Tally = sync.Pool{
+	New: func() interface{} {
+		return &Tally{}
+	},
+}
+
+func (m *Tally) ResetVT() {
+	if m != nil {
+		for _, mm := range m.Months {
+			mm.ResetVT()
+		}
+		f0 := m.Months[:0]
+		m.Reset()
+		m.Months = f0
+	}
+}
+func (m *Tally) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Tally.Put(m)
+	}
+}
+func TallyFromVTPool() *Tally {
+	return vtprotoPool_Tally.Get().(*Tally)
+}
+
+var vtprotoPool_Month = sync.Pool{
+	New: func() interface{} {
+		return &Month{}
+	},
+}
+
+func (m *Month) ResetVT() {
+	if m != nil {
+		f0 := m.Housing[:0]
+		for _, mm := range m.States {
+			mm.ResetVT()
+		}
+		f1 := m.States[:0]
+		for _, mm := range m.SexAge {
+			mm.Reset()
+		}
+		f2 := m.SexAge[:0]
+		m.Reset()
+		m.Housing = f0
+		m.States = f1
+		m.SexAge = f2
+	}
+}
+func (m *Month) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_Month.Put(m)
+	}
+}
+func MonthFromVTPool() *Month {
+	return vtprotoPool_Month.Get().(*Month)
+}
+
+var vtprotoPool_State = sync.Pool{
+	New: func() interface{} {
+		return &State{}
+	},
+}
+
+func (m *State) ResetVT() {
+	if m != nil {
+		m.Reset()
+	}
+}
+func (m *State) ReturnToVTPool() {
+	if m != nil {
+		m.ResetVT()
+		vtprotoPool_State.Put(m)
+	}
+}
+func StateFromVTPool() *State {
+	return vtprotoPool_State.Get().(*State)
+}
 func (m *Chunk) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -945,6 +1153,13 @@ func (m *Result) SizeVT() (n int) {
 	}
 	if m.NotPublished {
 		n += 2
+	}
+	if len(m.Tabulations) > 0 {
+		l = 0
+		for _, e := range m.Tabulations {
+			l += protohelpers.SizeOfVarint(uint64(e))
+		}
+		n += 1 + protohelpers.SizeOfVarint(uint64(l)) + l
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1148,6 +1363,28 @@ func (m *GenerationState) SizeVT() (n int) {
 	}
 	if m.NotPublished {
 		n += 2
+	}
+	if len(m.Lacking) > 0 {
+		for _, e := range m.Lacking {
+			l = e.SizeVT()
+			n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+		}
+	}
+	n += len(m.unknownFields)
+	return n
+}
+
+func (m *Lacking) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Tabulation != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Tabulation))
+	}
+	if m.Chunks != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Chunks))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -1863,7 +2100,14 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Rejects = append(m.Rejects, &Reject{})
+			if len(m.Rejects) == cap(m.Rejects) {
+				m.Rejects = append(m.Rejects, &Reject{})
+			} else {
+				m.Rejects = m.Rejects[:len(m.Rejects)+1]
+				if m.Rejects[len(m.Rejects)-1] == nil {
+					m.Rejects[len(m.Rejects)-1] = &Reject{}
+				}
+			}
 			if err := m.Rejects[len(m.Rejects)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -1898,7 +2142,7 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if m.Tally == nil {
-				m.Tally = &Tally{}
+				m.Tally = TallyFromVTPool()
 			}
 			if err := m.Tally.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
@@ -1956,6 +2200,75 @@ func (m *Result) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.NotPublished = bool(v != 0)
+		case 14:
+			if wireType == 0 {
+				var v Tabulation
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return protohelpers.ErrIntOverflow
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= Tabulation(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Tabulations = append(m.Tabulations, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return protohelpers.ErrIntOverflow
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return protohelpers.ErrInvalidLength
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return protohelpers.ErrInvalidLength
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				if elementCount != 0 && len(m.Tabulations) == 0 && cap(m.Tabulations) < elementCount {
+					m.Tabulations = make([]Tabulation, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v Tabulation
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return protohelpers.ErrIntOverflow
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= Tabulation(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Tabulations = append(m.Tabulations, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tabulations", wireType)
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -2138,7 +2451,14 @@ func (m *Tally) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Months = append(m.Months, &Month{})
+			if len(m.Months) == cap(m.Months) {
+				m.Months = append(m.Months, &Month{})
+			} else {
+				m.Months = m.Months[:len(m.Months)+1]
+				if m.Months[len(m.Months)-1] == nil {
+					m.Months[len(m.Months)-1] = &Month{}
+				}
+			}
 			if err := m.Months[len(m.Months)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2303,7 +2623,7 @@ func (m *Month) UnmarshalVT(dAtA []byte) error {
 					}
 				}
 				elementCount = count
-				if elementCount != 0 && len(m.Housing) == 0 {
+				if elementCount != 0 && len(m.Housing) == 0 && cap(m.Housing) < elementCount {
 					m.Housing = make([]uint64, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -2375,7 +2695,14 @@ func (m *Month) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.States = append(m.States, &State{})
+			if len(m.States) == cap(m.States) {
+				m.States = append(m.States, &State{})
+			} else {
+				m.States = m.States[:len(m.States)+1]
+				if m.States[len(m.States)-1] == nil {
+					m.States[len(m.States)-1] = &State{}
+				}
+			}
 			if err := m.States[len(m.States)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -2409,7 +2736,14 @@ func (m *Month) UnmarshalVT(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.SexAge = append(m.SexAge, &SexAge{})
+			if len(m.SexAge) == cap(m.SexAge) {
+				m.SexAge = append(m.SexAge, &SexAge{})
+			} else {
+				m.SexAge = m.SexAge[:len(m.SexAge)+1]
+				if m.SexAge[len(m.SexAge)-1] == nil {
+					m.SexAge[len(m.SexAge)-1] = &SexAge{}
+				}
+			}
 			if err := m.SexAge[len(m.SexAge)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -3253,6 +3587,129 @@ func (m *GenerationState) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.NotPublished = bool(v != 0)
+		case 16:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Lacking", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Lacking = append(m.Lacking, &Lacking{})
+			if err := m.Lacking[len(m.Lacking)-1].UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *Lacking) UnmarshalVT(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: Lacking: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: Lacking: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tabulation", wireType)
+			}
+			m.Tabulation = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Tabulation |= Tabulation(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Chunks", wireType)
+			}
+			m.Chunks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Chunks |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -4180,7 +4637,14 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Rejects = append(m.Rejects, &Reject{})
+			if len(m.Rejects) == cap(m.Rejects) {
+				m.Rejects = append(m.Rejects, &Reject{})
+			} else {
+				m.Rejects = m.Rejects[:len(m.Rejects)+1]
+				if m.Rejects[len(m.Rejects)-1] == nil {
+					m.Rejects[len(m.Rejects)-1] = &Reject{}
+				}
+			}
 			if err := m.Rejects[len(m.Rejects)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4215,7 +4679,7 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if m.Tally == nil {
-				m.Tally = &Tally{}
+				m.Tally = TallyFromVTPool()
 			}
 			if err := m.Tally.UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
@@ -4277,6 +4741,75 @@ func (m *Result) UnmarshalVTUnsafe(dAtA []byte) error {
 				}
 			}
 			m.NotPublished = bool(v != 0)
+		case 14:
+			if wireType == 0 {
+				var v Tabulation
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return protohelpers.ErrIntOverflow
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= Tabulation(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Tabulations = append(m.Tabulations, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return protohelpers.ErrIntOverflow
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return protohelpers.ErrInvalidLength
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return protohelpers.ErrInvalidLength
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				if elementCount != 0 && len(m.Tabulations) == 0 && cap(m.Tabulations) < elementCount {
+					m.Tabulations = make([]Tabulation, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v Tabulation
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return protohelpers.ErrIntOverflow
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= Tabulation(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Tabulations = append(m.Tabulations, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tabulations", wireType)
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -4463,7 +4996,14 @@ func (m *Tally) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.Months = append(m.Months, &Month{})
+			if len(m.Months) == cap(m.Months) {
+				m.Months = append(m.Months, &Month{})
+			} else {
+				m.Months = m.Months[:len(m.Months)+1]
+				if m.Months[len(m.Months)-1] == nil {
+					m.Months[len(m.Months)-1] = &Month{}
+				}
+			}
 			if err := m.Months[len(m.Months)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4628,7 +5168,7 @@ func (m *Month) UnmarshalVTUnsafe(dAtA []byte) error {
 					}
 				}
 				elementCount = count
-				if elementCount != 0 && len(m.Housing) == 0 {
+				if elementCount != 0 && len(m.Housing) == 0 && cap(m.Housing) < elementCount {
 					m.Housing = make([]uint64, 0, elementCount)
 				}
 				for iNdEx < postIndex {
@@ -4700,7 +5240,14 @@ func (m *Month) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.States = append(m.States, &State{})
+			if len(m.States) == cap(m.States) {
+				m.States = append(m.States, &State{})
+			} else {
+				m.States = m.States[:len(m.States)+1]
+				if m.States[len(m.States)-1] == nil {
+					m.States[len(m.States)-1] = &State{}
+				}
+			}
 			if err := m.States[len(m.States)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -4734,7 +5281,14 @@ func (m *Month) UnmarshalVTUnsafe(dAtA []byte) error {
 			if postIndex > l {
 				return io.ErrUnexpectedEOF
 			}
-			m.SexAge = append(m.SexAge, &SexAge{})
+			if len(m.SexAge) == cap(m.SexAge) {
+				m.SexAge = append(m.SexAge, &SexAge{})
+			} else {
+				m.SexAge = m.SexAge[:len(m.SexAge)+1]
+				if m.SexAge[len(m.SexAge)-1] == nil {
+					m.SexAge[len(m.SexAge)-1] = &SexAge{}
+				}
+			}
 			if err := m.SexAge[len(m.SexAge)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
@@ -5591,6 +6145,129 @@ func (m *GenerationState) UnmarshalVTUnsafe(dAtA []byte) error {
 				}
 			}
 			m.NotPublished = bool(v != 0)
+		case 16:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Lacking", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Lacking = append(m.Lacking, &Lacking{})
+			if err := m.Lacking[len(m.Lacking)-1].UnmarshalVTUnsafe(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *Lacking) UnmarshalVTUnsafe(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: Lacking: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: Lacking: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tabulation", wireType)
+			}
+			m.Tabulation = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Tabulation |= Tabulation(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Chunks", wireType)
+			}
+			m.Chunks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Chunks |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

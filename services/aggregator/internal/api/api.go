@@ -21,6 +21,7 @@ import (
 
 	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/schema"
 	"github.com/kafka-scale/kafka-scale/services/aggregator/internal/state"
 )
 
@@ -155,6 +156,7 @@ func (h *handler) housing(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noData(year, month, hasMonth))
 		return
 	}
+	resp.IncompleteSources = h.store.IncompleteSources(schema.TabulationHousing, year, month)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -179,6 +181,7 @@ func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noData(year, month, true))
 		return
 	}
+	resp.IncompleteSources = h.store.IncompleteSources(schema.TabulationLaborForce, year, month)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -198,6 +201,7 @@ func (h *handler) laborForceBySexAge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noData(year, month, true))
 		return
 	}
+	resp.IncompleteSources = h.store.IncompleteSources(schema.TabulationSexAge, year, month)
 	writeJSON(w, http.StatusOK, resp)
 }
 

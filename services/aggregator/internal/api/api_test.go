@@ -25,7 +25,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // fixtureStore holds two months of a few hand-made records, one incomplete
-// source, a month of 1996 read from a zip and a month not published.
+// source, a month of 1996 read from a zip and a month not published. A
+// chunk of April 2020 comes from a computer that tabulates housing only,
+// as one older than a table would in a rolling upgrade, and the month of
+// 1996 from a released computer, whose results list no tabulations (so
+// housing and labor force, without the sex and age groups).
 func fixtureStore() *state.Store {
 	s := state.New()
 	add := func(source string, seq uint32, last bool, recs ...census.Record) {
@@ -34,7 +38,8 @@ func fixtureStore() *state.Store {
 			t.Add(&recs[i])
 		}
 		s.Apply(&schema.Result{Source: source, Fingerprint: "size:100", Year: int(recs[0].HRYEAR4), Month: int(recs[0].HRMONTH),
-			Seq: seq, Last: last, Records: uint64(len(recs)) + 1, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Tally: t}, 1700000000000)
+			Seq: seq, Last: last, Records: uint64(len(recs)) + 1, Rejected: 1, Rejects: map[string]uint64{"length": 1}, Tally: t,
+			Tabulations: schema.Tabulations()}, 1700000000000)
 	}
 	rec := func(month, housing, fips, age, sex, pemlr int, w int64) census.Record {
 		return census.Record{HRYEAR4: 2020, HRMONTH: int16(month), HEHOUSUT: int16(housing), GESTFIPS: int16(fips),
@@ -43,12 +48,16 @@ func fixtureStore() *state.Store {
 	add("jan20pub.dat.gz", 0, false, rec(1, 1, 6, 40, 1, 1, 17347552), rec(1, 1, 6, 30, 2, 4, 12000000), rec(1, 5, 36, 70, 2, 5, 15000000))
 	add("jan20pub.dat.gz", 1, true, rec(1, 1, 36, 25, 1, 2, 16000000), rec(1, 0, 6, 10, 2, -1, 0))
 	add("apr20pub.dat.gz", 0, false, rec(4, 1, 1, 72, 1, 1, 17395013), rec(4, 2, 1, 50, 2, 3, 20000000))
+	housingOnly := tally.New()
+	housingOnly.Add(&census.Record{HRYEAR4: 2020, HRMONTH: 4, HEHOUSUT: 1})
+	s.Apply(&schema.Result{Source: "apr20pub.dat.gz", Fingerprint: "size:100", Year: 2020, Month: 4, Seq: 1, Records: 1,
+		Tally: housingOnly, Tabulations: []schema.Tabulation{schema.TabulationHousing}}, 1700000000000)
 	old := tally.New()
 	old.Add(&census.Record{HRYEAR4: 1996, HRMONTH: 3, HEHOUSUT: 1, GESTFIPS: 6, PRTAGE: 44, PEMLR: 1, PWSSWGT: 15000000, LaborForceWeight: 15000000})
 	s.Apply(&schema.Result{Source: "mar96pub.zip", Fingerprint: "size:90", Year: 1996, Month: 3, Seq: 0, Last: true,
 		Records: 1, Tally: old, Format: "zip"}, 1700000000000)
 	s.Apply(&schema.Result{Source: "oct25pub.dat.gz", Fingerprint: "not-published", Year: 2025, Month: 10, Seq: 0, Last: true,
-		NotPublished: true}, 1700000000000)
+		NotPublished: true, Tabulations: schema.Tabulations()}, 1700000000000)
 	return s
 }
 
@@ -67,7 +76,9 @@ var apiCases = []struct {
 	{name: "labor-force", path: "/v1/labor-force?year=2020&month=1", wantCode: 200},
 	{name: "labor-force-state", path: "/v1/labor-force?year=2020&month=1&state=CA", wantCode: 200},
 	{name: "labor-force-state-fips", path: "/v1/labor-force?year=2020&month=1&state=06", wantCode: 200},
+	{name: "labor-force-incomplete", path: "/v1/labor-force?year=2020&month=4", wantCode: 200},
 	{name: "labor-force-by-sex-age", path: "/v1/labor-force/by-sex-age?year=2020&month=jan", wantCode: 200},
+	{name: "labor-force-by-sex-age-incomplete", path: "/v1/labor-force/by-sex-age?year=2020&month=apr", wantCode: 200},
 	{name: "error-missing-year", path: "/v1/housing", wantCode: 400},
 	{name: "error-bad-month", path: "/v1/labor-force?year=2020&month=13", wantCode: 400},
 	{name: "error-missing-month", path: "/v1/labor-force?year=2020", wantCode: 400},

@@ -37,6 +37,25 @@ type Generation struct {
 	// NotPublished: the census site has no file for the month; the
 	// generation's one chunk is empty.
 	NotPublished bool
+	// Lacking counts, per tabulation this build knows, the chunks counted
+	// from results that did not carry it: results of computers older than
+	// the tabulation, during a rolling upgrade. Their tally has nothing for
+	// it, so the table is incomplete for the generation while any is
+	// counted; a chunk is counted once, so only a new load of the source,
+	// counted by computers that carry it, completes it.
+	Lacking map[schema.Tabulation]uint32
+}
+
+// Incomplete lists, in order, the tabulations some counted chunk of the
+// generation did not carry.
+func (g *Generation) Incomplete() []schema.Tabulation {
+	var out []schema.Tabulation
+	for _, t := range schema.Tabulations() {
+		if g.Lacking[t] > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Complete reports whether every chunk of the generation has been counted
@@ -135,6 +154,14 @@ func (s *Store) Apply(r *schema.Result, ts int64) Outcome {
 	if r.Format != "" {
 		g.Format = r.Format
 	}
+	for _, t := range schema.Tabulations() {
+		if !r.Carries(t) {
+			if g.Lacking == nil {
+				g.Lacking = map[schema.Tabulation]uint32{}
+			}
+			g.Lacking[t]++
+		}
+	}
 	g.Records += r.Records
 	g.Rejected += r.Rejected
 	for reason, n := range r.Rejects {
@@ -208,7 +235,29 @@ func (s *Store) Sources() []apiv1.Source {
 			total := g.Total
 			v.TotalChunks = &total
 		}
+		for _, t := range g.Incomplete() {
+			v.IncompleteTabulations = append(v.IncompleteTabulations, t.String())
+		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// IncompleteSources lists, sorted, the sources of year (and month, unless
+// 0) whose chosen generation counted a chunk from a result without
+// tabulation t.
+func (s *Store) IncompleteSources(t schema.Tabulation, year, month int) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(s.sources)) {
+		src := s.sources[name]
+		if src.Year != year || (month != 0 && src.Month != month) {
+			continue
+		}
+		if g := src.Chosen(); g != nil && g.Lacking[t] > 0 {
+			out = append(out, name)
+		}
 	}
 	return out
 }
@@ -264,7 +313,7 @@ func (s *Store) Restore(gs *schema.GenerationState) {
 	src.Generations[gs.Fingerprint] = &Generation{
 		Fingerprint: gs.Fingerprint, Seen: slices.Clone(gs.Seen), Chunks: gs.Chunks, Total: gs.Total,
 		Records: gs.Records, Rejected: gs.Rejected, Rejects: rejects, Tally: t, Error: gs.Error, LastSeen: gs.LastSeen,
-		Format: gs.Format, NotPublished: gs.NotPublished,
+		Format: gs.Format, NotPublished: gs.NotPublished, Lacking: maps.Clone(gs.Lacking),
 	}
 	s.version++
 }
@@ -284,6 +333,7 @@ func (s *Store) TakeDirty() []*schema.GenerationState {
 			Source: src.Name, Fingerprint: g.Fingerprint, Year: src.Year, Month: src.Month, Seen: slices.Clone(g.Seen),
 			Chunks: g.Chunks, Total: g.Total, Records: g.Records, Rejected: g.Rejected, Rejects: maps.Clone(g.Rejects),
 			Error: g.Error, LastSeen: g.LastSeen, Tally: t, Format: g.Format, NotPublished: g.NotPublished,
+			Lacking: maps.Clone(g.Lacking),
 		})
 	}
 	clear(s.dirty)

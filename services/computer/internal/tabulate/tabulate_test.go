@@ -17,6 +17,7 @@ import (
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/kafka-scale/kafka-scale/pkg/schema"
+	"github.com/kafka-scale/kafka-scale/pkg/schema/schemapb"
 	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
@@ -118,6 +119,11 @@ func TestProcess(t *testing.T) {
 			require.Equal(t, tc.wantRecords, r.Tally.Records())
 			require.Equal(t, tc.wantRecords, r.Records)
 			require.True(t, strings.HasPrefix(string(outs[0].Headers[0].Value), "result"))
+			// The result lists its tabulations on the wire, where an
+			// empty list would mean the released ones.
+			var pb schemapb.Result
+			require.NoError(t, pb.UnmarshalVT(outs[0].Value))
+			require.Len(t, pb.Tabulations, len(schema.Tabulations()))
 		})
 	}
 }
