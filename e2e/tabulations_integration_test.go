@@ -78,8 +78,16 @@ func TestE2ETabulationsRollingUpgrade(t *testing.T) {
 		require.Equal(t, 200, code, path)
 		return body.IncompleteSources
 	}
-	harness.WaitSources(t, api, waitComplete, incomplete([]string{"sex_age"}))
+	srcs := harness.WaitSources(t, api, waitComplete, incomplete([]string{"sex_age"}))
 	require.Equal(t, []string{feb}, tableIncomplete(api, "/v1/labor-force/by-sex-age?year=2020&month=2"))
+	logTables := func(when string, srcs []apiv1.Source) {
+		for _, s := range srcs {
+			t.Logf("%s: /v1/sources %s: status %s, loads %d, incomplete_tabulations %v", when, s.Source, s.Status, s.Loads, s.IncompleteTabulations)
+		}
+		t.Logf("%s: /v1/labor-force/by-sex-age?year=2020&month=2 incomplete_sources %v, /v1/labor-force %v", when,
+			tableIncomplete(api, "/v1/labor-force/by-sex-age?year=2020&month=2"), tableIncomplete(api, "/v1/labor-force?year=2020&month=2"))
+	}
+	logTables("older and current computers", srcs)
 	require.Empty(t, tableIncomplete(api, "/v1/housing?year=2020&month=2"))
 	require.Empty(t, tableIncomplete(api, "/v1/labor-force?year=2020&month=2"))
 	require.Empty(t, tableIncomplete(api, "/v1/labor-force/by-sex-age?year=2020&month=1"))
@@ -94,12 +102,14 @@ func TestE2ETabulationsRollingUpgrade(t *testing.T) {
 
 	// February loaded again, counted by today's computer: complete.
 	require.Equal(t, 0, p.Reader("reader-feb", "--from-file", filepath.Join(dir, feb)).Wait(3*time.Minute))
-	srcs := harness.WaitSources(t, api2, waitComplete, func(s []apiv1.Source) (bool, string) {
+	srcs = harness.WaitSources(t, api2, waitComplete, func(s []apiv1.Source) (bool, string) {
 		ok, msg := incomplete(nil)(s)
 		return ok && s[0].Loads == 2, msg + fmt.Sprintf(", loads %d", s[0].Loads)
 	})
 	require.Equal(t, uint64(2_000), srcs[0].Records)
 	require.Empty(t, tableIncomplete(api2, "/v1/labor-force/by-sex-age?year=2020&month=2"))
+	api = api2
+	logTables("February loaded again by the current computer", srcs)
 	c.Stop(time.Minute)
 	agg2.Stop(time.Minute)
 }
