@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -94,4 +95,24 @@ func (s *StringList) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// ChartEnv reads the top-level scalar values a chart's values.yaml passes
+// to its container as environment variables: keys maps each value's key to
+// its variable. A service's test parses that environment with its flags to
+// show that the chart's defaults are the flags', not a second source.
+func ChartEnv(valuesYAML string, keys map[string]string) (func(string) (string, bool), error) {
+	b, err := os.ReadFile(valuesYAML)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for key, name := range keys {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `: "?([^"\n]*)"?$`).FindSubmatch(b)
+		if m == nil {
+			return nil, fmt.Errorf("%s: no top-level %s", valuesYAML, key)
+		}
+		env[name] = string(m[1])
+	}
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil
 }

@@ -109,15 +109,10 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	if err := m.UnmarshalVTUnsafe(b); err != nil {
 		return malformed("chunk", err)
 	}
+	if err := checkStrings(m.Source, m.Fingerprint, m.Error, m.Format); err != nil {
+		return err
+	}
 	switch {
-	case len(m.Source) > MaxNameLen:
-		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
-	case len(m.Fingerprint) > MaxNameLen:
-		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
-	case len(m.Error) > MaxErrorLen:
-		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
-	case len(m.Format) > MaxNameLen:
-		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
 	case len(m.Data) > MaxChunkDataSize:
 		return limitErr("data length", uint64(len(m.Data)), MaxChunkDataSize)
 	case m.Seq >= MaxChunks:

@@ -57,6 +57,22 @@ func limitErr(what string, v uint64, limit uint64) error {
 	return fmt.Errorf("%w: %s %d is more than %d", ErrLimit, what, v, limit)
 }
 
+// checkStrings rejects a message's names and error text over their limits,
+// before they are copied out of the message.
+func checkStrings(source, fingerprint, errText, format string) error {
+	switch {
+	case len(source) > MaxNameLen:
+		return limitErr("source length", uint64(len(source)), MaxNameLen)
+	case len(fingerprint) > MaxNameLen:
+		return limitErr("fingerprint length", uint64(len(fingerprint)), MaxNameLen)
+	case len(errText) > MaxErrorLen:
+		return limitErr("error length", uint64(len(errText)), MaxErrorLen)
+	case len(format) > MaxNameLen:
+		return limitErr("format length", uint64(len(format)), MaxNameLen)
+	}
+	return nil
+}
+
 // ErrMissingField: a message lacks a field it cannot do without.
 var ErrMissingField = fmt.Errorf("%w: missing field", ErrMalformed)
 

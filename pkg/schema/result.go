@@ -86,15 +86,10 @@ func DecodeResult(b []byte, r *Result) error {
 	if err := m.UnmarshalVT(b); err != nil {
 		return malformed("result", err)
 	}
+	if err := checkStrings(m.Source, m.Fingerprint, m.Error, m.Format); err != nil {
+		return err
+	}
 	switch {
-	case len(m.Source) > MaxNameLen:
-		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
-	case len(m.Fingerprint) > MaxNameLen:
-		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
-	case len(m.Error) > MaxErrorLen:
-		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
-	case len(m.Format) > MaxNameLen:
-		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
 	case m.Seq >= MaxChunks:
 		return limitErr("chunk number", uint64(m.Seq), MaxChunks-1)
 	case m.Records > MaxChunkRecords:

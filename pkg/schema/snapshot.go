@@ -89,15 +89,10 @@ func DecodeGenerationState(b []byte, g *GenerationState) error {
 	if err := m.UnmarshalVTUnsafe(b); err != nil {
 		return malformed("generation", err)
 	}
+	if err := checkStrings(m.Source, m.Fingerprint, m.Error, m.Format); err != nil {
+		return err
+	}
 	switch {
-	case len(m.Source) > MaxNameLen:
-		return limitErr("source length", uint64(len(m.Source)), MaxNameLen)
-	case len(m.Fingerprint) > MaxNameLen:
-		return limitErr("fingerprint length", uint64(len(m.Fingerprint)), MaxNameLen)
-	case len(m.Error) > MaxErrorLen:
-		return limitErr("error length", uint64(len(m.Error)), MaxErrorLen)
-	case len(m.Format) > MaxNameLen:
-		return limitErr("format length", uint64(len(m.Format)), MaxNameLen)
 	case len(m.Seen)%8 != 0:
 		return fmt.Errorf("%w: seen bitset of %d bytes", ErrMalformed, len(m.Seen))
 	case len(m.Seen)/8 > MaxChunks/64:

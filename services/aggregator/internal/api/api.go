@@ -101,6 +101,16 @@ var errMissing = errors.New("is required")
 
 // intParam reads an integer query parameter within [lo, hi]. Months may
 // also be given as jan..dec.
+// period reads the year and month parameters; the month may be left out
+// unless monthRequired.
+func period(r *http.Request, monthRequired bool) (year, month int, hasMonth bool, err error) {
+	if year, _, err = intParam(r, "year", 1994, 2100, true); err != nil {
+		return 0, 0, false, err
+	}
+	month, hasMonth, err = intParam(r, "month", 1, 12, monthRequired)
+	return year, month, hasMonth, err
+}
+
 func intParam(r *http.Request, name string, lo, hi int, required bool) (int, bool, error) {
 	v := strings.TrimSpace(r.URL.Query().Get(name))
 	if v == "" {
@@ -141,12 +151,7 @@ func stateParam(r *http.Request) (int, bool, error) {
 }
 
 func (h *handler) housing(w http.ResponseWriter, r *http.Request) {
-	year, _, err := intParam(r, "year", 1994, 2100, true)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	month, hasMonth, err := intParam(r, "month", 1, 12, false)
+	year, month, hasMonth, err := period(r, false)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -161,12 +166,7 @@ func (h *handler) housing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
-	year, _, err := intParam(r, "year", 1994, 2100, true)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	month, _, err := intParam(r, "month", 1, 12, true)
+	year, month, _, err := period(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -186,12 +186,7 @@ func (h *handler) laborForce(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) laborForceBySexAge(w http.ResponseWriter, r *http.Request) {
-	year, _, err := intParam(r, "year", 1994, 2100, true)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	month, _, err := intParam(r, "month", 1, 12, true)
+	year, month, _, err := period(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -1,31 +1,26 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 )
 
 // TestChartDefaults: the aggregator chart's values, which it passes as
 // environment variables, are the flags' defaults, so that the chart
 // states them without becoming a second source.
 func TestChartDefaults(t *testing.T) {
-	values, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "charts", "aggregator", "values.yaml"))
+	values := filepath.Join("..", "..", "..", "..", "charts", "aggregator", "values.yaml")
+	lookup, err := flagenv.ChartEnv(values, map[string]string{
+		"snapshotInterval": "SNAPSHOT_INTERVAL",
+	})
 	require.NoError(t, err)
-	env := map[string]string{}
-	for _, v := range []struct{ key, env string }{
-		{"snapshotInterval", "SNAPSHOT_INTERVAL"},
-	} {
-		m := regexp.MustCompile(`(?m)^` + v.key + `: "?([^"\n]*)"?$`).FindSubmatch(values)
-		require.NotNil(t, m, "top-level %s in charts/aggregator/values.yaml", v.key)
-		env[v.env] = string(m[1])
-	}
 	want, err := Parse(nil, func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
-	got, err := Parse(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	got, err := Parse(nil, lookup)
 	require.NoError(t, err)
-	require.Equal(t, want, got, "charts/aggregator/values.yaml against the flags' defaults")
+	require.Equal(t, want, got, "%s against the flags' defaults", values)
 }
