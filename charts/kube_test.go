@@ -157,6 +157,54 @@ func TestKubeServerDryRun(t *testing.T) {
 	}
 }
 
+// TestKubeStrimziSchemaRejects: the KafkaTopic and KafkaUser schemas and the
+// cluster-label policy that TestKubeServerDryRun relies on do reject what
+// Strimzi's operators would not act on, so its passing means something.
+func TestKubeStrimziSchemaRejects(t *testing.T) {
+	requireCluster(t)
+	ns := testNamespace(t)
+	for _, tc := range []struct {
+		name, object, want string
+	}{{
+		name: "unknown field in a KafkaUser's spec",
+		object: `apiVersion: kafka.strimzi.io/v1
+kind: KafkaUser
+metadata: {name: u, labels: {strimzi.io/cluster: kafka}}
+spec:
+  authentication: {type: scram-sha-512}
+  quota: {producerByteRate: 1024}
+`,
+		want: `unknown field "spec.quota"`,
+	}, {
+		name: "ACL rule with the old single operation",
+		object: `apiVersion: kafka.strimzi.io/v1
+kind: KafkaUser
+metadata: {name: u, labels: {strimzi.io/cluster: kafka}}
+spec:
+  authorization:
+    type: simple
+    acls:
+      - resource: {type: topic, name: t}
+        operation: Read
+`,
+		want: `unknown field "spec.authorization.acls[0].operation"`,
+	}, {
+		name: "KafkaTopic without the strimzi.io/cluster label",
+		object: `apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: {name: t}
+spec: {partitions: 1, replicas: 1}
+`,
+		want: "the strimzi.io/cluster label must name the Kafka cluster",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := kubectl(t, tc.object, "apply", "--dry-run=server", "--validate=strict", "-n", ns, "-f", "-")
+			require.Error(t, err, out)
+			require.Contains(t, out, tc.want)
+		})
+	}
+}
+
 // TestKubeInstallScaleUninstall: helm install, scale by hand, turn on
 // either autoscaler, uninstall.
 func TestKubeInstallScaleUninstall(t *testing.T) {
