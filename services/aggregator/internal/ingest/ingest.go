@@ -377,6 +377,29 @@ func (in *Ingest) assign() error {
 	return in.c.Results.Assign(parts)
 }
 
+// commitAttempts bounds the calls of one snapshot's commit.
+const commitAttempts = 3
+
+// commitTransaction commits the snapshot's transaction. A commit that fails
+// with a retriable error, a timeout above all, is still going on inside
+// librdkafka: the call must be made again to resume it, and an abort is
+// refused meanwhile ("Conflicting commit_transaction API call is already in
+// progress"), as seen after a whole cluster restarted. So it is called
+// again, each time with a deadline of OpTimeout, up to commitAttempts.
+func (in *Ingest) commitTransaction() error {
+	var err error
+	for attempt := 1; attempt <= commitAttempts; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.OpTimeout)
+		err = in.c.Producer.CommitTransaction(ctx)
+		cancel()
+		if err == nil || !extkafka.IsRetriable(err) {
+			return err
+		}
+		in.log.Warn("snapshot commit not done yet; calling it again to resume", zap.Int("attempt", attempt), zap.Error(err))
+	}
+	return err
+}
+
 // snapshot writes the changed generations and the offsets they cover in one
 // transaction, then commits the offsets to the group for lag monitoring.
 func (in *Ingest) snapshot() error {
@@ -411,10 +434,13 @@ func (in *Ingest) snapshot() error {
 		err = produce(schema.OffsetsKey(in.cfg.ResultsTopic), schema.AppendOffsets(nil, &offsets))
 	}
 	if err == nil {
-		err = in.c.Producer.CommitTransaction(ctx)
+		err = in.commitTransaction()
 	}
 	if err != nil {
 		in.store.MarkDirty(dirty)
+		// The snapshot's deadline may be spent: the abort gets its own.
+		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.OpTimeout)
+		defer cancel()
 		if _, ok := extkafka.AuthorizationResource(err); ok {
 			_ = in.c.Producer.AbortTransaction(ctx)
 			return fmt.Errorf("snapshot: %w", extkafka.Needs{

@@ -75,8 +75,9 @@ func (c *fakeConsumer) CommitOffsets(offsets []kafka.TopicPartition) ([]kafka.To
 
 // fakeProducer records the transaction calls and the records produced.
 type fakeProducer struct {
-	calls    []string
-	produced []*kafka.Message
+	calls      []string
+	produced   []*kafka.Message
+	commitErrs []error // what the commits return, in turn; then nil
 }
 
 func (p *fakeProducer) InitTransactions(context.Context) error {
@@ -91,6 +92,11 @@ func (p *fakeProducer) Produce(msg *kafka.Message, _ chan kafka.Event) error {
 func (p *fakeProducer) Flush(int) int { return 0 }
 func (p *fakeProducer) CommitTransaction(context.Context) error {
 	p.calls = append(p.calls, "commit")
+	if len(p.commitErrs) > 0 {
+		err := p.commitErrs[0]
+		p.commitErrs = p.commitErrs[1:]
+		return err
+	}
 	return nil
 }
 func (p *fakeProducer) AbortTransaction(context.Context) error {
@@ -166,6 +172,11 @@ type runResult struct {
 // results topic of two, until the results script has run out.
 func runIngest(t *testing.T, stateEvents, resultEvents []kafka.Event, positions map[int32]kafka.Offset) runResult {
 	t.Helper()
+	return runIngestWith(t, &fakeProducer{}, stateEvents, resultEvents, positions)
+}
+
+func runIngestWith(t *testing.T, producer *fakeProducer, stateEvents, resultEvents []kafka.Event, positions map[int32]kafka.Offset) runResult {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reg := prometheus.NewRegistry()
@@ -174,7 +185,7 @@ func runIngest(t *testing.T, stateEvents, resultEvents []kafka.Event, positions 
 		store:    state.New(),
 		results:  &fakeConsumer{partitions: 2, events: resultEvents, cancel: cancel, positions: positions, probe: probe},
 		state:    &fakeConsumer{partitions: 1, events: stateEvents, cancel: cancel},
-		producer: &fakeProducer{},
+		producer: producer,
 	}
 	r.in = New(Config{ResultsTopic: resultsTopic, StateTopic: stateTopic, SnapshotInterval: time.Hour, OpTimeout: time.Second},
 		Clients{Results: r.results, State: r.state, Producer: r.producer}, r.store, zaptest.NewLogger(t), NewMetrics(reg), nil, probe)
@@ -252,6 +263,34 @@ func TestSnapshotsAreWritten(t *testing.T) {
 	require.Equal(t, map[int32]int64{0: 11, 1: 4}, offsetsOf(r.results.commits[0]))
 	require.Equal(t, 1.0, testutil.ToFloat64(r.in.m.Snapshots.WithLabelValues("committed")))
 	require.Equal(t, 2.0, testutil.ToFloat64(r.in.m.Chunks.WithLabelValues("counted")))
+}
+
+// A commit that timed out is still going on in librdkafka, which refuses an
+// abort meanwhile: the snapshot calls the commit again to resume it, and
+// aborts only when the error asks for it.
+func TestSnapshotCommitResumedAfterATimeout(t *testing.T) {
+	timedOut := kafka.NewError(kafka.ErrTimedOut, "Timed out waiting for operation to finish, retry call to resume", false)
+	for _, tc := range []struct {
+		name       string
+		commitErrs []error
+		wantCalls  []string
+		committed  float64
+	}{
+		{name: "resumed", commitErrs: []error{timedOut, timedOut},
+			wantCalls: []string{"init", "begin", "commit", "commit", "commit"}, committed: 1},
+		{name: "still timing out: aborted and kept for the next snapshot", commitErrs: []error{timedOut, timedOut, timedOut},
+			wantCalls: []string{"init", "begin", "commit", "commit", "commit", "abort"}},
+		{name: "not retriable: aborted at once", commitErrs: []error{kafka.NewError(kafka.ErrInvalidTxnState, "invalid state", false)},
+			wantCalls: []string{"init", "begin", "commit", "abort"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runIngestWith(t, &fakeProducer{commitErrs: tc.commitErrs}, []kafka.Event{eof(stateTopic, 0)},
+				[]kafka.Event{at(resultsTopic, 0, 10, resultMessage(result(0, false)))}, nil)
+			require.NoError(t, r.err)
+			require.Equal(t, tc.wantCalls, r.producer.calls)
+			require.Equal(t, tc.committed, testutil.ToFloat64(r.in.m.Snapshots.WithLabelValues("committed")))
+		})
+	}
 }
 
 // The results topic is written in transactions, and a read_committed
