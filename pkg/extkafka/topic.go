@@ -18,6 +18,22 @@ type TopicAdmin interface {
 	DescribeTopics(ctx context.Context, topics kafka.TopicCollection, options ...kafka.DescribeTopicsAdminOption) (kafka.DescribeTopicsResult, error)
 }
 
+// metadataRefresher is the admin client's metadata request (*Admin and
+// *kafka.AdminClient have it). Any live broker answers it, and the answer
+// names the broker that librdkafka sends DescribeTopics to.
+type metadataRefresher interface {
+	GetMetadata(topic *string, allTopics bool, timeoutMs int) (*kafka.Metadata, error)
+}
+
+// describeTimeout bounds one DescribeTopics request. librdkafka sends it to
+// the broker that the last metadata named as controller and waits for that
+// broker to be up, which a broker that has just died never is. Kafka names
+// a dead broker until the controller fences it (broker.session.timeout.ms,
+// 9 s by default), so a client started in those seconds would wait the
+// whole admin timeout; a bounded attempt and a metadata refresh let the
+// next attempt go to a live broker.
+const describeTimeout = 10 * time.Second
+
 // TopicSpec is a topic as a service wants it.
 type TopicSpec struct {
 	Name              string
@@ -98,6 +114,9 @@ func EnsureTopic(ctx context.Context, admin TopicAdmin, spec TopicSpec) (created
 	log = log.With(zap.String("topic", spec.Name))
 	err = retry(ctx, log, "ensure topic", func() error {
 		info, err := DescribeTopic(ctx, admin, spec.Name)
+		if IsTimeout(err) && ctx.Err() == nil {
+			refreshMetadata(log, admin)
+		}
 		if err == nil {
 			checkExisting(log, spec, info)
 			return waitLeaders(info)
@@ -120,6 +139,18 @@ func EnsureTopic(ctx context.Context, admin TopicAdmin, spec TopicSpec) (created
 		return created, fmt.Errorf("ensure topic %q: %w", spec.Name, err)
 	}
 	return created, nil
+}
+
+// refreshMetadata asks any live broker for the cluster's metadata, so that
+// the next admin request goes to a broker that is up.
+func refreshMetadata(log *zap.Logger, admin TopicAdmin) {
+	r, ok := admin.(metadataRefresher)
+	if !ok {
+		return
+	}
+	if _, err := r.GetMetadata(nil, false, int(describeTimeout.Milliseconds())); err != nil {
+		log.Info("refresh metadata after a timed-out describe", zap.Error(err))
+	}
 }
 
 func checkExisting(log *zap.Logger, spec TopicSpec, info TopicInfo) {
@@ -195,7 +226,7 @@ func createTopic(ctx context.Context, admin TopicAdmin, spec TopicSpec) error {
 // DescribeTopic describes a topic's partitions; for a topic that does not
 // exist the error wraps ErrTopicNotFound.
 func DescribeTopic(ctx context.Context, admin TopicAdmin, name string) (TopicInfo, error) {
-	res, err := admin.DescribeTopics(ctx, kafka.NewTopicCollectionOfTopicNames([]string{name}))
+	res, err := admin.DescribeTopics(ctx, kafka.NewTopicCollectionOfTopicNames([]string{name}), kafka.SetAdminRequestTimeout(describeTimeout))
 	if err != nil {
 		return TopicInfo{}, fmt.Errorf("describe topic %q: %w", name, err)
 	}

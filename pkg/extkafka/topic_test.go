@@ -28,6 +28,10 @@ type fakeAdmin struct {
 	// createHook runs before a create and may answer instead.
 	createHook func(kafka.TopicSpecification) *kafka.Error
 	creates    int
+	// describeOptions are the options of the last DescribeTopics call;
+	// metadataCalls counts GetMetadata calls.
+	describeOptions []kafka.DescribeTopicsAdminOption
+	metadataCalls   int
 }
 
 func newFakeAdmin(log *zap.Logger) *fakeAdmin {
@@ -58,9 +62,17 @@ func (f *fakeAdmin) CreateTopics(_ context.Context, specs []kafka.TopicSpecifica
 	return res, nil
 }
 
-func (f *fakeAdmin) DescribeTopics(_ context.Context, tc kafka.TopicCollection, _ ...kafka.DescribeTopicsAdminOption) (kafka.DescribeTopicsResult, error) {
+func (f *fakeAdmin) GetMetadata(*string, bool, int) (*kafka.Metadata, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.metadataCalls++
+	return &kafka.Metadata{}, nil
+}
+
+func (f *fakeAdmin) DescribeTopics(_ context.Context, tc kafka.TopicCollection, options ...kafka.DescribeTopicsAdminOption) (kafka.DescribeTopicsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.describeOptions = options
 	if f.describeErr != nil {
 		if err := f.describeErr(); err != nil {
 			return kafka.DescribeTopicsResult{}, err
@@ -162,6 +174,26 @@ func TestEnsureTopic(t *testing.T) {
 		created, err := EnsureTopic(ctx, f, spec)
 		require.NoError(t, err)
 		require.True(t, created)
+	})
+
+	t.Run("bounds each describe and refreshes metadata after a timeout", func(t *testing.T) {
+		// A broker that has just died can still be named as the one to
+		// send the describe to: the attempt times out, and the next one
+		// must go elsewhere.
+		f := newFakeAdmin(zap.NewNop())
+		failures := 2
+		f.describeErr = func() error {
+			if failures == 0 {
+				return nil
+			}
+			failures--
+			return kafka.NewError(kafka.ErrTimedOut, "Failed while waiting for controller: Local: Timed out", false)
+		}
+		created, err := EnsureTopic(ctx, f, spec)
+		require.NoError(t, err)
+		require.True(t, created)
+		require.Equal(t, 2, f.metadataCalls, "one metadata refresh per timed-out describe")
+		require.Contains(t, f.describeOptions, kafka.DescribeTopicsAdminOption(kafka.SetAdminRequestTimeout(describeTimeout)))
 	})
 
 	t.Run("gives up when the context ends", func(t *testing.T) {
