@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -77,7 +78,9 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) (err er
 		return err
 	}
 	defer stateConsumer.Close()
-	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID(), nil), log, stats)
+	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID(), kafka.ConfigMap{
+		"transaction.timeout.ms": strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10),
+	}), log, stats)
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) (err er
 
 	in := ingest.New(ingest.Config{ResultsTopic: cfg.ResultsTopic, StateTopic: cfg.StateTopic,
 		Group: cfg.Group(), TransactionalID: cfg.TransactionalID(),
-		SnapshotInterval: cfg.SnapshotInterval, OpTimeout: cfg.OpTimeout},
+		SnapshotInterval: cfg.SnapshotInterval, OpTimeout: cfg.OpTimeout, TxnTimeout: cfg.TxnTimeout},
 		ingest.Clients{Results: results, State: stateConsumer, Producer: producer}, store, log, ingest.NewMetrics(reg), stats, probe)
 
 	return in.Run(ctx)

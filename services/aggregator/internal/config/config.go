@@ -25,11 +25,21 @@ type Config struct {
 	Listen            string
 	SnapshotInterval  time.Duration
 	OpTimeout         time.Duration
+	TxnTimeout        time.Duration
 }
 
 // DefaultSnapshotInterval is how often changed state is written to the
 // state topic, each time in one transaction of the state producer.
 const DefaultSnapshotInterval = 2 * time.Second
+
+// DefaultTxnTimeout is the snapshot transaction's timeout: how long a
+// snapshot rides out a cluster that is down (its records wait in the
+// producer's queue, its commit is resumed) before the aggregator gives up
+// and exits. Long against extkafka's 60s because only the aggregator reads
+// the state topic, and a new aggregator, with the same transactional id,
+// aborts a dead one's open transaction at once. The broker caps it at
+// transaction.max.timeout.ms (15 minutes by default).
+const DefaultTxnTimeout = 5 * time.Minute
 
 // Parse reads args and the environment (lookup; os.LookupEnv when nil).
 func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
@@ -45,6 +55,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.StringVar(&c.Listen, "listen", ":8080", "API address")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", DefaultSnapshotInterval, "how often changed state is written to the state topic")
 	fs.DurationVar(&c.OpTimeout, "kafka-op-timeout", 30*time.Second, "bound on metadata and transaction calls")
+	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", DefaultTxnTimeout,
+		"the snapshot transaction's timeout: how long a snapshot waits for a cluster that is down before the aggregator exits (at most the broker's transaction.max.timeout.ms)")
 	c.Common.RegisterFlags(fs, b)
 	if err := b.Parse(args, lookup); err != nil {
 		return nil, err
@@ -91,6 +103,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OpTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--kafka-op-timeout %v: want at least 1s", c.OpTimeout))
+	}
+	if c.TxnTimeout < c.OpTimeout {
+		errs = append(errs, fmt.Errorf("--transaction-timeout %v: want at least --kafka-op-timeout (%v)", c.TxnTimeout, c.OpTimeout))
 	}
 	return errors.Join(errs...)
 }

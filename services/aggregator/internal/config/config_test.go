@@ -20,6 +20,7 @@ func TestParseAndValidate(t *testing.T) {
 		{name: "explicit state topic", args: []string{"--state-topic", "s"}, wantState: "s", wantGroup: "results-aggregator"},
 		{name: "state is results", args: []string{"--state-topic", "results"}, wantErr: `--state-topic "results" is the results topic`},
 		{name: "snapshot too often", args: []string{"--snapshot-interval", "1ms"}, wantErr: "--snapshot-interval 1ms: want at least 100ms"},
+		{name: "transaction shorter than a call", args: []string{"--transaction-timeout", "10s"}, wantErr: "--transaction-timeout 10s: want at least --kafka-op-timeout (30s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(tc.args, func(string) (string, bool) { return "", false })

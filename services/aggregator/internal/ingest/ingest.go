@@ -36,6 +36,9 @@ type Config struct {
 	TransactionalID  string
 	SnapshotInterval time.Duration
 	OpTimeout        time.Duration
+	// TxnTimeout is the producer's transaction.timeout.ms: a commit is
+	// resumed until it has been tried for that long.
+	TxnTimeout time.Duration
 }
 
 // Clients are the Kafka clients ingest uses; it closes none of them.
@@ -377,18 +380,17 @@ func (in *Ingest) assign() error {
 	return in.c.Results.Assign(parts)
 }
 
-// commitAttempts bounds the calls of one snapshot's commit.
-const commitAttempts = 3
-
 // commitTransaction commits the snapshot's transaction. A commit that fails
 // with a retriable error, a timeout above all, is still going on inside
 // librdkafka: the call must be made again to resume it, and an abort is
 // refused meanwhile ("Conflicting commit_transaction API call is already in
 // progress"), as seen after a whole cluster restarted. So it is called
-// again, each time with a deadline of OpTimeout, up to commitAttempts.
+// again, each time with a deadline of OpTimeout, for as long as the
+// transaction may live (TxnTimeout): past it the broker aborts the
+// transaction and the records in it time out.
 func (in *Ingest) commitTransaction() error {
 	var err error
-	for attempt := 1; attempt <= commitAttempts; attempt++ {
+	for attempt := 1; attempt <= in.commitAttempts(); attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.OpTimeout)
 		err = in.c.Producer.CommitTransaction(ctx)
 		cancel()
@@ -398,6 +400,15 @@ func (in *Ingest) commitTransaction() error {
 		in.log.Warn("snapshot commit not done yet; calling it again to resume", zap.Int("attempt", attempt), zap.Error(err))
 	}
 	return err
+}
+
+// commitAttempts is how many OpTimeout-long calls of the commit fit in the
+// transaction's timeout; at least one.
+func (in *Ingest) commitAttempts() int {
+	if in.cfg.OpTimeout <= 0 {
+		return 1
+	}
+	return max(1, int(in.cfg.TxnTimeout/in.cfg.OpTimeout))
 }
 
 // snapshot writes the changed generations and the offsets they cover in one

@@ -172,10 +172,12 @@ type runResult struct {
 // results topic of two, until the results script has run out.
 func runIngest(t *testing.T, stateEvents, resultEvents []kafka.Event, positions map[int32]kafka.Offset) runResult {
 	t.Helper()
-	return runIngestWith(t, &fakeProducer{}, stateEvents, resultEvents, positions)
+	return runIngestWith(t, &fakeProducer{}, 3*time.Second, stateEvents, resultEvents, positions)
 }
 
-func runIngestWith(t *testing.T, producer *fakeProducer, stateEvents, resultEvents []kafka.Event, positions map[int32]kafka.Offset) runResult {
+// runIngestWith is runIngest with a producer and a transaction timeout
+// (OpTimeout is a second).
+func runIngestWith(t *testing.T, producer *fakeProducer, txnTimeout time.Duration, stateEvents, resultEvents []kafka.Event, positions map[int32]kafka.Offset) runResult {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -187,7 +189,7 @@ func runIngestWith(t *testing.T, producer *fakeProducer, stateEvents, resultEven
 		state:    &fakeConsumer{partitions: 1, events: stateEvents, cancel: cancel},
 		producer: producer,
 	}
-	r.in = New(Config{ResultsTopic: resultsTopic, StateTopic: stateTopic, SnapshotInterval: time.Hour, OpTimeout: time.Second},
+	r.in = New(Config{ResultsTopic: resultsTopic, StateTopic: stateTopic, SnapshotInterval: time.Hour, OpTimeout: time.Second, TxnTimeout: txnTimeout},
 		Clients{Results: r.results, State: r.state, Producer: r.producer}, r.store, zaptest.NewLogger(t), NewMetrics(reg), nil, probe)
 	r.err = r.in.Run(ctx)
 	return r
@@ -266,25 +268,30 @@ func TestSnapshotsAreWritten(t *testing.T) {
 }
 
 // A commit that timed out is still going on in librdkafka, which refuses an
-// abort meanwhile: the snapshot calls the commit again to resume it, and
-// aborts only when the error asks for it.
+// abort meanwhile: the snapshot calls the commit again to resume it, for as
+// long as the transaction may live (OpTimeout a second here), and aborts
+// only when the error asks for it or the transaction's time is up.
 func TestSnapshotCommitResumedAfterATimeout(t *testing.T) {
 	timedOut := kafka.NewError(kafka.ErrTimedOut, "Timed out waiting for operation to finish, retry call to resume", false)
 	for _, tc := range []struct {
 		name       string
+		txnTimeout time.Duration
 		commitErrs []error
 		wantCalls  []string
 		committed  float64
 	}{
-		{name: "resumed", commitErrs: []error{timedOut, timedOut},
+		{name: "resumed", txnTimeout: 3 * time.Second, commitErrs: []error{timedOut, timedOut},
 			wantCalls: []string{"init", "begin", "commit", "commit", "commit"}, committed: 1},
-		{name: "still timing out: aborted and kept for the next snapshot", commitErrs: []error{timedOut, timedOut, timedOut},
+		{name: "still timing out: aborted and kept for the next snapshot", txnTimeout: 3 * time.Second, commitErrs: []error{timedOut, timedOut, timedOut},
 			wantCalls: []string{"init", "begin", "commit", "commit", "commit", "abort"}},
-		{name: "not retriable: aborted at once", commitErrs: []error{kafka.NewError(kafka.ErrInvalidTxnState, "invalid state", false)},
+		{name: "a cluster down for longer: resumed while the transaction lives", txnTimeout: 5 * time.Second,
+			commitErrs: []error{timedOut, timedOut, timedOut, timedOut},
+			wantCalls:  []string{"init", "begin", "commit", "commit", "commit", "commit", "commit"}, committed: 1},
+		{name: "not retriable: aborted at once", txnTimeout: 3 * time.Second, commitErrs: []error{kafka.NewError(kafka.ErrInvalidTxnState, "invalid state", false)},
 			wantCalls: []string{"init", "begin", "commit", "abort"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runIngestWith(t, &fakeProducer{commitErrs: tc.commitErrs}, []kafka.Event{eof(stateTopic, 0)},
+			r := runIngestWith(t, &fakeProducer{commitErrs: tc.commitErrs}, tc.txnTimeout, []kafka.Event{eof(stateTopic, 0)},
 				[]kafka.Event{at(resultsTopic, 0, 10, resultMessage(result(0, false)))}, nil)
 			require.NoError(t, r.err)
 			require.Equal(t, tc.wantCalls, r.producer.calls)
