@@ -59,22 +59,24 @@ install_strimzi_crds() {
 	printf -v includes 'crds/v1beta2/%s,' "${strimzi_crd_names[@]}"
 	log "fetching Strimzi $STRIMZI_VERSION's CRDs (io.strimzi:api, classifier tests) with mvn into $d (once)"
 	rm -rf "$tmp"
-	mkdir -p "$tmp"
-	if ! mvn -B -ntp -C "$strimzi_dependency_plugin:unpack" \
+	mkdir -p "$tmp/mvn"
+	# From a directory of its own: without a project, unpack writes its
+	# markers under a "${project.basedir}" directory of the current one.
+	if ! (cd "$tmp/mvn" && mvn -B -ntp -C "$strimzi_dependency_plugin:unpack" \
 		-Dartifact="io.strimzi:api:$STRIMZI_VERSION:jar:tests" -Dmdep.unpack.includes="${includes%,}" \
-		-DoutputDirectory="$tmp/jar" >"$tmp/fetch.log" 2>&1; then
-		grep -E '^\[(ERROR|WARNING)\]' "$tmp/fetch.log" | head -n 20 >&2 || true
-		die "mvn could not fetch io.strimzi:api:$STRIMZI_VERSION:jar:tests (is STRIMZI_VERSION a released version?); its output: $tmp/fetch.log"
+		-DoutputDirectory="$tmp/mvn/jar" >"$tmp/mvn/fetch.log" 2>&1); then
+		grep -E '^\[(ERROR|WARNING)\]' "$tmp/mvn/fetch.log" | head -n 20 >&2 || true
+		die "mvn could not fetch io.strimzi:api:$STRIMZI_VERSION:jar:tests (is STRIMZI_VERSION a released version?); its output: $tmp/mvn/fetch.log"
 	fi
 	for f in "${strimzi_crd_names[@]}"; do
-		[ -s "$tmp/jar/crds/v1beta2/$f" ] || die "io.strimzi:api:$STRIMZI_VERSION:jar:tests has no crds/v1beta2/$f"
-		install -m 644 "$tmp/jar/crds/v1beta2/$f" "$tmp/$f"
+		[ -s "$tmp/mvn/jar/crds/v1beta2/$f" ] || die "io.strimzi:api:$STRIMZI_VERSION:jar:tests has no crds/v1beta2/$f"
+		install -m 644 "$tmp/mvn/jar/crds/v1beta2/$f" "$tmp/$f"
 	done
 	want=$(strimzi_crd_sums)
 	if [ -n "$want" ] && ! (cd "$tmp" && sha256sum --quiet --strict -c - <<<"$want" >&2); then
 		die "Strimzi $STRIMZI_VERSION's CRDs in $tmp do not have the sha256 sums of scripts/lib/strimzi-crds.sh"
 	fi
 	(cd "$tmp" && sha256sum "${strimzi_crd_names[@]}" >.complete)
-	rm -rf "$tmp/jar" "$tmp/fetch.log" "$d"
+	rm -rf "$tmp/mvn" "$d"
 	mv "$tmp" "$d"
 }
