@@ -6,7 +6,7 @@
 # aggregation layer's front-proxy set up (for KEDA's metrics adapter), and the
 # CRDs the charts use are installed: prometheus-operator's PodMonitor,
 # ServiceMonitor and PrometheusRule, KEDA's, and Strimzi's KafkaTopic and
-# KafkaUser (scripts/kube-local/crds, written from Strimzi's documented API).
+# KafkaUser (Strimzi's own, from its io.strimzi:api artifact: lib/strimzi-crds.sh).
 #
 # etcd is Debian's etcd-server. The Kubernetes binaries are built once from the
 # module in scripts/kube-local (go.mod pins the version), kwok and helm with
@@ -28,6 +28,8 @@ set -euo pipefail
 prog=kube-local
 # shellcheck source-path=SCRIPTDIR source=lib/local.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/local.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/strimzi-crds.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/strimzi-crds.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 module=$here/kube-local
@@ -239,13 +241,14 @@ cmd_install() {
 		keda.sh_scaledobjects.yaml keda.sh_scaledjobs.yaml keda.sh_triggerauthentications.yaml \
 		keda.sh_clustertriggerauthentications.yaml eventing.keda.sh_cloudeventsources.yaml \
 		eventing.keda.sh_clustercloudeventsources.yaml
+	install_strimzi_crds
 	exec 8>&-
 }
 
 installed() {
 	command -v etcd >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 && kube_built &&
 		tool_current kwok "$kwok_pkg" && tool_current helm "$helm_pkg" "$helm_ldflags" &&
-		[ -s "$stages" ] && [ -f "$crd_cache/$prometheus_crds/.complete" ] && [ -f "$crd_cache/$keda_crds/.complete" ]
+		[ -s "$stages" ] && [ -f "$crd_cache/$prometheus_crds/.complete" ] && [ -f "$crd_cache/$keda_crds/.complete" ] && strimzi_crds_installed
 }
 
 # --- processes ---------------------------------------------------------------
@@ -490,7 +493,7 @@ all_nodes_ready() {
 
 apply_crds() {
 	local files=() f
-	for f in "$crd_cache/$prometheus_crds"/*.yaml "$crd_cache/$keda_crds"/*.yaml "$module"/crds/strimzi-kafka*.yaml; do
+	for f in "$crd_cache/$prometheus_crds"/*.yaml "$crd_cache/$keda_crds"/*.yaml "$(strimzi_crd_dir)"/*.yaml; do
 		files+=(-f "$f")
 	done
 	kubectl_ apply --server-side --force-conflicts --field-manager=kube-local "${files[@]}" >/dev/null ||
