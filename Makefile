@@ -33,8 +33,11 @@ IMAGETEST_DIR   := imagetest
 # golangci-lint (.golangci.yml), pinned as a tool of a module of its own, not
 # in go.work, so that its dependencies stay out of the services' builds.
 LINT_TOOLS_DIR  := tools/lint
-# The Go tools' own modules, kept out of go.work: buf (tools) and golangci-lint (tools/lint).
-TOOLS_DIRS      := tools $(LINT_TOOLS_DIR)
+# The Go tools' own modules, kept out of go.work: buf (tools), golangci-lint
+# (tools/lint), and BuildKit and the registry that scripts/images-local.sh builds
+# the images with (tools/images).
+IMAGES_TOOLS_DIR := tools/images
+TOOLS_DIRS      := tools $(LINT_TOOLS_DIR) $(IMAGES_TOOLS_DIR)
 
 # Integration tests get a broker of their own, apart from the demo's; the
 # least-privilege test (e2e/security) starts one more that enforces ACLs
