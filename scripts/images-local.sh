@@ -338,8 +338,60 @@ unpack() {
 # The newest of dotted versions.
 newest() { sort -V | tail -n 1; }
 
+# link_check SERVICE ROOTFS BINARY: every library the binary needs resolves
+# in the image (the image's own loader says), and it needs no glibc symbol
+# version newer than the image's glibc.
+link_check() {
+	local s=$1 rootfs=$2 bin_path=$3 ld needed resolved lib glibc_need glibc_have ok=0
+	ld=$(cd "$rootfs" && { compgen -G 'lib*/ld-linux*.so.*' || compgen -G 'usr/lib*/ld-linux*.so.*'; } | head -n 1)
+	if [ -z "$ld" ]; then
+		log "FAIL $s: no dynamic loader in the image"
+		return 1
+	fi
+	needed=$(readelf -dW "$rootfs$bin_path" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
+	if ! resolved=$(chroot "$rootfs" "/$ld" --list "$bin_path" 2>&1); then
+		log "FAIL $s: the image's loader cannot load it: $resolved"
+		ok=1
+	else
+		for lib in $needed; do
+			grep -qE "^[[:space:]]*(/.*/)?$lib( => /[^ ]+)? \(0x" <<<"$resolved" ||
+				{ log "FAIL $s: needs $lib, which the image lacks: $(grep -F "$lib" <<<"$resolved")"; ok=1; }
+		done
+	fi
+	glibc_need=$(readelf -VW "$rootfs$bin_path" | grep -oE 'Name: GLIBC_[0-9.]+' | sed 's/Name: GLIBC_//' | newest)
+	glibc_have=$(chroot "$rootfs" "/$ld" --version | sed -nE '1s/.* version ([0-9.]+)\.$/\1/p')
+	echo "$s: links $(tr '\n' ' ' <<<"$needed" | sed 's/ $//'); needs glibc up to GLIBC_$glibc_need; the image has glibc $glibc_have"
+	if [ -z "$glibc_have" ] || [ "$(printf '%s\n%s\n' "$glibc_need" "$glibc_have" | newest)" != "$glibc_have" ]; then
+		log "FAIL $s: needs GLIBC_$glibc_need, newer than the image's glibc ${glibc_have:-(unknown)}"
+		ok=1
+	fi
+	return "$ok"
+}
+
+# version_check SERVICE ROOTFS BINARY: the binary, run in the image's root
+# file system as the image's user, prints the build's VERSION and COMMIT and
+# the librdkafka that confluent-kafka-go bundles.
+version_check() {
+	local s=$1 rootfs=$2 bin_path=$3 got want_rdk rdk
+	if ! got=$(chroot --userspec=65532:65532 "$rootfs" "$bin_path" --version 2>&1); then
+		log "FAIL $s: $bin_path --version in the image: $got"
+		return 1
+	fi
+	echo "$s: --version: $got"
+	want_rdk=$(cd "$root/services/$s" && GOWORK=off go list -m -f '{{.Version}}' github.com/confluentinc/confluent-kafka-go/v2)
+	rdk=$(sed -nE "s/^$s ${VERSION//./[.]} \(commit $COMMIT, go[0-9.]+ linux\/[a-z0-9]+\), librdkafka ([0-9][^ ]*)$/\1/p" <<<"$got")
+	if [ -z "$rdk" ]; then
+		log "FAIL $s: --version does not read '$s $VERSION (commit $COMMIT, go... linux/...), librdkafka X.Y.Z'"
+		return 1
+	fi
+	if [ "v$rdk" != "$want_rdk" ]; then
+		log "FAIL $s: librdkafka $rdk, but confluent-kafka-go $want_rdk bundles ${want_rdk#v}"
+		return 1
+	fi
+}
+
 check() {
-	local s d bin_path cfg got want_rdk rdk needed resolved lib glibc_need glibc_have ld fails=0
+	local s d bin_path cfg fails=0
 	need_root check
 	command -v jq >/dev/null || die "jq is needed (make deps installs it)"
 	command -v readelf >/dev/null || die "readelf is needed (binutils; make deps installs it)"
@@ -357,39 +409,11 @@ check() {
 			{ log "FAIL $s: user $(jq -r '.config.User' "$cfg"), want 65532:65532 (nonroot)"; fails=1; }
 		jq -e '.config.ExposedPorts | has("9090/tcp")' "$cfg" >/dev/null ||
 			{ log "FAIL $s: the admin port 9090 is not exposed"; fails=1; }
-
-		# The binary, run in the image's root file system as the image's user.
-		if ! got=$(chroot --userspec=65532:65532 "$d/rootfs" "$bin_path" --version 2>&1); then
-			log "FAIL $s: $bin_path --version in the image: $got"
-			fails=1
-			continue
-		fi
-		echo "$s: --version: $got"
-		want_rdk=$(cd "$root/services/$s" && GOWORK=off go list -m -f '{{.Version}}' github.com/confluentinc/confluent-kafka-go/v2)
-		rdk=$(sed -nE "s/^$s ${VERSION//./[.]} \(commit $COMMIT, go[0-9.]+ linux\/[a-z0-9]+\), librdkafka ([0-9][^ ]*)$/\1/p" <<<"$got")
-		if [ -z "$rdk" ]; then
-			log "FAIL $s: --version does not read '$s $VERSION (commit $COMMIT, go... linux/...), librdkafka X.Y.Z'"
-			fails=1
-		elif [ "v$rdk" != "$want_rdk" ]; then
-			log "FAIL $s: librdkafka $rdk, but confluent-kafka-go $want_rdk bundles ${want_rdk#v}"
-			fails=1
-		fi
-
-		# Every library it needs resolves in the image (the image's loader
-		# says), and no glibc symbol is newer than the image's glibc.
-		ld=$(cd "$d/rootfs" && { compgen -G 'lib*/ld-linux*.so.*' || compgen -G 'usr/lib*/ld-linux*.so.*'; } | head -n 1)
-		[ -n "$ld" ] || { log "FAIL $s: no dynamic loader in the image"; fails=1; continue; }
-		needed=$(readelf -dW "$d/rootfs$bin_path" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
-		resolved=$(chroot "$d/rootfs" "/$ld" --list "$bin_path" 2>&1 || true)
-		for lib in $needed; do
-			grep -qE "^[[:space:]]*(/.*/)?$lib( => /[^ ]+)? \(0x" <<<"$resolved" ||
-				{ log "FAIL $s: needs $lib, which the image lacks: $(grep -F "$lib" <<<"$resolved")"; fails=1; }
-		done
-		glibc_need=$(readelf -VW "$d/rootfs$bin_path" | grep -oE 'Name: GLIBC_[0-9.]+' | sed 's/Name: GLIBC_//' | newest)
-		glibc_have=$(chroot "$d/rootfs" "/$ld" --version | sed -nE '1s/.* version ([0-9.]+)\.$/\1/p')
-		echo "$s: links $(tr '\n' ' ' <<<"$needed" | sed 's/ $//'); needs glibc up to GLIBC_$glibc_need; the image has glibc $glibc_have"
-		if [ -z "$glibc_have" ] || [ "$(printf '%s\n%s\n' "$glibc_need" "$glibc_have" | newest)" != "$glibc_have" ]; then
-			log "FAIL $s: needs GLIBC_$glibc_need, newer than the image's glibc ${glibc_have:-(unknown)}"
+		if [ -f "$d/rootfs$bin_path" ]; then
+			link_check "$s" "$d/rootfs" "$bin_path" || fails=1
+			version_check "$s" "$d/rootfs" "$bin_path" || fails=1
+		else
+			log "FAIL $s: no $bin_path in the image"
 			fails=1
 		fi
 		echo "$s: image $(du -h "$out/$s.tar" | cut -f1) (OCI tar, compressed layers), $(du -sh "$d/rootfs" | cut -f1) unpacked"
