@@ -241,10 +241,15 @@ golang_rootfs() {
 	command -v mmdebstrap >/dev/null || die "mmdebstrap is needed (make deps installs it)"
 	log "making a Debian 12 root file system with mmdebstrap: ${golang_packages[*]} (a few minutes)"
 	mkdir -p "$bases"
+	# The mirror is this machine's own apt sources, deb822 or one-line.
+	local sources
+	for sources in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list ""; do
+		[ -z "$sources" ] || [ -s "$sources" ] && break
+	done
+	[ -n "$sources" ] || die "no apt sources in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list for mmdebstrap"
 	local IFS=,
-	# The mirror is this machine's own apt sources.
 	mmdebstrap --quiet --variant=minbase --include="${golang_packages[*]}" bookworm "$tar.tmp" \
-		/etc/apt/sources.list.d/debian.sources >"$logs/mmdebstrap.log" 2>&1 ||
+		"$sources" >"$logs/mmdebstrap.log" 2>&1 ||
 		{ tail -n 20 "$logs/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $logs/mmdebstrap.log)"; }
 	mv "$tar.tmp" "$tar"
 }
