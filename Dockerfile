@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The services' images, one recipe for all of them, built from the repository
 # root so that the build sees pkg/. Name the service twice, as the build
 # argument the build stage compiles and as the target stage that ships it:
@@ -12,8 +10,8 @@
 # confluent-kafka-go links the librdkafka it bundles through cgo against
 # glibc, so the binary is built on Debian 12 and runs on distroless's Debian 12
 # base, which carries the same glibc. CGO_ENABLED=0 would not build it.
-# imagetest/ runs this file's build commands outside Docker and checks the
-# result; keep the two in step.
+# scripts/images-local.sh builds it with BuildKit on machines without Docker
+# and checks the images (make test-images).
 
 FROM golang:1.26-bookworm AS build
 ARG SERVICE
@@ -27,6 +25,9 @@ WORKDIR /src
 COPY pkg/go.* pkg/
 COPY services/${SERVICE}/go.* services/${SERVICE}/
 WORKDIR /src/services/${SERVICE}
+# Unset, Go's default proxy; scripts/images-local.sh points it at this
+# machine's module cache, so that its build needs no network.
+ARG GOPROXY
 RUN go mod download
 COPY pkg/ /src/pkg/
 COPY services/${SERVICE}/ /src/services/${SERVICE}/

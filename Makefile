@@ -26,15 +26,17 @@ SERVICES        := $(notdir $(patsubst %/go.mod,%,$(wildcard services/*/go.mod))
 IMAGE_REGISTRY  ?= ghcr.io/kafka-scale
 IMAGE_TAG       ?= $(VERSION)
 IMAGE_PLATFORMS ?= linux/$(shell go env GOARCH)
-# imagetest is a module apart, not in go.work: in the workspace, BuildKit's
-# module graph would raise the versions of modules confluent-kafka-go also
-# requires, and workspace builds would differ from the images' GOWORK=off ones.
-IMAGETEST_DIR   := imagetest
+# make test-images builds them with BuildKit without Docker (scripts/images-local.sh,
+# root needed) on a registry port of its own, out of the ports the tests use.
+IMAGES_LOCAL_PORT ?= 29500
 # golangci-lint (.golangci.yml), pinned as a tool of a module of its own, not
 # in go.work, so that its dependencies stay out of the services' builds.
 LINT_TOOLS_DIR  := tools/lint
-# The Go tools' own modules, kept out of go.work: buf (tools) and golangci-lint (tools/lint).
-TOOLS_DIRS      := tools $(LINT_TOOLS_DIR)
+# The Go tools' own modules, kept out of go.work: buf (tools), golangci-lint
+# (tools/lint), and BuildKit and the registry that scripts/images-local.sh builds
+# the images with (tools/images).
+IMAGES_TOOLS_DIR := tools/images
+TOOLS_DIRS      := tools $(LINT_TOOLS_DIR) $(IMAGES_TOOLS_DIR)
 
 # Integration tests get a broker of their own, apart from the demo's; the
 # least-privilege test (e2e/security) starts one more that enforces ACLs
@@ -76,14 +78,21 @@ test-integration: deps build ## Integration and end-to-end tests against a real 
 		go test $(GO_TEST_FLAGS) -count=1 -tags integration -run 'Integration|E2E' -timeout 20m $(INTEGRATION_PKGS)
 
 .PHONY: test-images
-test-images: ## Run the Dockerfile's build of every service without Docker, and each binary's --version (imagetest).
-	cd $(IMAGETEST_DIR) && GOWORK=off go test $(GO_TEST_FLAGS) -count=1 -timeout 20m ./...
+test-images: deps ## Build every service's image from the Dockerfile with BuildKit, without Docker (root), and run and check each binary in its image.
+	export IMAGES_LOCAL_PORT=$(IMAGES_LOCAL_PORT) VERSION=$(VERSION) COMMIT=$(COMMIT); \
+		trap 'scripts/images-local.sh stop' EXIT; \
+		scripts/images-local.sh build; \
+		scripts/images-local.sh check
+
+.PHONY: images-local
+images-local: deps ## Build every service's image from the Dockerfile with BuildKit, without Docker (root): OCI tarballs in /tmp/kafka-scale-images/out.
+	IMAGES_LOCAL_PORT=$(IMAGES_LOCAL_PORT) VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/images-local.sh build
 
 .PHONY: images
 images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_TAG, IMAGE_PLATFORMS).
 	@if ! docker buildx version >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
 		echo "images: docker buildx and a running Docker engine are needed, and this machine lacks them."; \
-		echo "images: make test-images runs the Dockerfile's build commands without Docker."; \
+		echo "images: make images-local builds them with BuildKit without Docker (root needed)."; \
 		exit 1; \
 	fi
 	for s in $(SERVICES); do \
@@ -94,18 +103,16 @@ images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_
 
 .PHONY: lint
 lint: deps check-dashboards check-schema ## gofmt, go.mod files tidy, go vet (with and without the integration tag), golangci-lint, the wire schema, charts' schemas of global, shellcheck, actionlint, dashboards and rules.
-	@out=$$(gofmt -l $(MODULE_DIRS) $(IMAGETEST_DIR)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULE_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# Each module builds on its own (GOWORK=off), as the images do: its go.mod lists what it imports.
-	@for d in $(MODULE_DIRS) $(IMAGETEST_DIR) $(TOOLS_DIRS); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
+	@for d in $(MODULE_DIRS) $(TOOLS_DIRS); do (cd $$d && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$d: go.mod or go.sum not tidy: make tidy"; exit 1; }; done
 	go vet $(PKGS)
 	go vet -tags integration $(PKGS)
 	go vet -tags faults ./e2e/...
 	cd charts && go run ./cmd/globalschema -check
-	cd $(IMAGETEST_DIR) && GOWORK=off go vet ./...
 	@# golangci-lint checks one module at a time; go tool -n builds it once into Go's cache and prints its path.
 	@golangci=$$(cd $(LINT_TOOLS_DIR) && GOWORK=off go tool -n golangci-lint); \
-		for d in $(MODULE_DIRS); do echo "golangci-lint: $$d"; (cd $$d && $$golangci run ./...) || exit 1; done; \
-		echo "golangci-lint: $(IMAGETEST_DIR)"; cd $(IMAGETEST_DIR) && GOWORK=off $$golangci run ./...
+		for d in $(MODULE_DIRS); do echo "golangci-lint: $$d"; (cd $$d && $$golangci run ./...) || exit 1; done
 	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run
 	actionlint
 

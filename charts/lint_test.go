@@ -7,8 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLint runs helm lint --strict on every chart, and on the umbrella
-// chart with each ci/ scenario.
+// TestLint runs helm lint --strict on every chart, on the umbrella chart
+// with each ci/ scenario, and on each chart with each values-*.yaml it
+// ships for users (values-kind.yaml).
 func TestLint(t *testing.T) {
 	buildDeps(t)
 	for _, c := range AllCharts {
@@ -25,6 +26,19 @@ func TestLint(t *testing.T) {
 			require.NoError(t, err, out)
 		})
 	}
+	var shipped int
+	for _, c := range AllCharts {
+		files, err := filepath.Glob(filepath.Join(chartsDir(t), c, "values-*.yaml"))
+		require.NoError(t, err)
+		for _, f := range files {
+			shipped++
+			t.Run(c+"/"+filepath.Base(f), func(t *testing.T) {
+				out, err := runHelm(t, "lint", "--strict", c, "-f", f)
+				require.NoError(t, err, out)
+			})
+		}
+	}
+	require.NotZero(t, shipped, "no chart ships a values-*.yaml (charts/kafka-scale/values-kind.yaml)")
 }
 
 // TestSchemaRejects: values.schema.json turns away unknown keys and wrong

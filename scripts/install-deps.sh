@@ -95,6 +95,14 @@ declare -A packages=(
 	[flock]=util-linux
 	[java]=default-jre-headless
 	[mvn]=maven
+	# make test-images (scripts/images-local.sh): BuildKit's runtime, the
+	# build image's Debian root file system, the module proxy, the checks.
+	[runc]=runc
+	[mmdebstrap]=mmdebstrap
+	[/usr/bin/python3]=python3
+	[curl]=curl
+	[jq]=jq
+	[readelf]=binutils
 )
 if [ "$mode" = --demo ]; then
 	packages=([pgrep]=procps [flock]=util-linux [java]=default-jre-headless [mvn]=maven)
