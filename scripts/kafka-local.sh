@@ -53,8 +53,9 @@ extra=${KAFKA_EXTRA_LISTENER:-}
 if [ -n "$extra" ]; then
 	[[ $extra =~ ^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):([0-9]+)$ ]] ||
 		die "KAFKA_EXTRA_LISTENER=$extra: want an IPv4 address and a port, e.g. 10.244.0.1:9094"
-	valid_port "${BASH_REMATCH[2]}" || die "KAFKA_EXTRA_LISTENER=$extra: ${BASH_REMATCH[2]} is not a port number"
-	if [ "${BASH_REMATCH[1]}" = 127.0.0.1 ] && { [ "${BASH_REMATCH[2]}" = "$port" ] || [ "${BASH_REMATCH[2]}" = "$cport" ]; }; then
+	extra_host=${BASH_REMATCH[1]} extra_port=${BASH_REMATCH[2]}
+	valid_port "$extra_port" || die "KAFKA_EXTRA_LISTENER=$extra: $extra_port is not a port number"
+	if [ "$extra_host" = 127.0.0.1 ] && { [ "$extra_port" = "$port" ] || [ "$extra_port" = "$cport" ]; }; then
 		die "KAFKA_EXTRA_LISTENER=$extra takes the broker's own listener or its controller's"
 	fi
 fi
