@@ -2,9 +2,11 @@
 
 package charts
 
-// The control-plane test: the umbrella chart against a real API server with
-// the CRDs it uses (Strimzi, prometheus-operator, KEDA) and fake kwok nodes,
-// as scripts/kube-local.sh runs them. make test-kube starts and stops it.
+// The cluster test: the umbrella chart against a real API server with the
+// CRDs it uses (Strimzi, prometheus-operator, KEDA) and a real node whose pods
+// run the services' images, as scripts/kube-local.sh runs them, and a broker
+// on the host that pods reach at KAFKA_EXTRA_LISTENER. make test-kube starts
+// and stops both, and imports the images (TEST_KUBE_IMAGES) first.
 
 import (
 	"bytes"
@@ -19,7 +21,50 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
+
+// services are the charts whose pods run the services' images.
+var services = []string{"reader", "computer", "aggregator"}
+
+// podBroker is the broker's address as pods reach it: the listener that
+// scripts/kafka-local.sh adds on the pod bridge (KAFKA_EXTRA_LISTENER).
+func podBroker(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("KAFKA_EXTRA_LISTENER")
+	if addr == "" {
+		t.Fatal("KAFKA_EXTRA_LISTENER is not set: run make test-kube, or start a broker with KAFKA_EXTRA_LISTENER=10.244.0.1:PORT scripts/kafka-local.sh start and export it")
+	}
+	return addr
+}
+
+// imageTag is the tag of the images the node has: KUBE_TEST_IMAGE_TAG, else
+// the umbrella chart's appVersion, which the charts default to.
+func imageTag(t *testing.T) string {
+	t.Helper()
+	if tag := os.Getenv("KUBE_TEST_IMAGE_TAG"); tag != "" {
+		return tag
+	}
+	b, err := os.ReadFile(filepath.Join(chartsDir(t), Umbrella, "Chart.yaml"))
+	require.NoError(t, err)
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &chart))
+	require.NotEmpty(t, chart.AppVersion, "%s/Chart.yaml has no appVersion", Umbrella)
+	return chart.AppVersion
+}
+
+// imageValues make every pod run ghcr.io/kafka-scale/<service>:<tag> as the
+// node has it: nothing may be pulled, there is no registry to pull from.
+func imageValues(t *testing.T) []string {
+	t.Helper()
+	args := []string{"--set", "global.image.registry=ghcr.io", "--set", "global.image.tag=" + imageTag(t)}
+	for _, s := range services {
+		args = append(args, "--set", s+".image.repository=kafka-scale/"+s, "--set", s+".image.pullPolicy=Never")
+	}
+	return args
+}
 
 // requireCluster fails unless KUBECONFIG points at a cluster.
 func requireCluster(t *testing.T) {
@@ -95,37 +140,63 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() (
 	}
 }
 
-// podPhases lists the phases of the computer pods of release ks in ns,
-// counting a pod being deleted as Terminating.
-func podPhases(t *testing.T, ns, component string) []string {
+// podStates describes each pod of release ks's component in ns on one line:
+// name, phase (Terminating once deleted), Ready, image, and the reason a
+// container waits or last terminated, if any.
+func podStates(t *testing.T, ns, component string) []podState {
 	t.Helper()
 	out, err := kubectl(t, "", "get", "pods", "-n", ns,
 		"-l", "app.kubernetes.io/instance=ks,app.kubernetes.io/component="+component,
-		"-o", `jsonpath={range .items[*]}{.status.phase}{.metadata.deletionTimestamp}{"\n"}{end}`)
+		"-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{.metadata.deletionTimestamp}{"\t"}`+
+			`{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.status.containerStatuses[0].started}{"\t"}`+
+			`{.spec.containers[0].image}{"\t"}{.status.containerStatuses[0].state.waiting.reason}`+
+			`{.status.containerStatuses[0].lastState.terminated.reason}{"\n"}{end}`)
 	require.NoError(t, err, out)
-	var phases []string
-	for _, l := range strings.Fields(out) {
-		if l != "Running" && strings.HasPrefix(l, "Running") {
-			l = "Terminating"
+	var pods []podState
+	for _, l := range strings.Split(out, "\n") {
+		if l == "" {
+			continue
 		}
-		phases = append(phases, l)
+		f := strings.Split(l, "\t")
+		require.Len(t, f, 7, "pod line %q", l)
+		p := podState{name: f[0], phase: f[1], ready: f[3] == "True", started: f[4] == "true", image: f[5], reason: f[6]}
+		if f[2] != "" {
+			p.phase = "Terminating"
+		}
+		pods = append(pods, p)
 	}
-	return phases
+	return pods
 }
 
-func runningComputers(t *testing.T, ns string, want int) {
+type podState struct {
+	name, phase, image, reason string
+	ready, started             bool
+}
+
+func (p podState) String() string {
+	return fmt.Sprintf("%s %s ready=%t started=%t %s %s", p.name, p.phase, p.ready, p.started, p.image, p.reason)
+}
+
+// readyPods waits until release ks's component has exactly want pods, every
+// one Running, its container started and the pod Ready, running image.
+func readyPods(t *testing.T, ns, component, image string, want int) {
 	t.Helper()
-	eventually(t, 3*time.Minute, fmt.Sprintf("%d Running computer pods", want), func() (bool, string) {
-		phases := podPhases(t, ns, "computer")
-		running := 0
-		for _, p := range phases {
-			if p == "Running" {
-				running++
+	var pods []podState
+	eventually(t, 3*time.Minute, fmt.Sprintf("%d Ready %s pods", want, component), func() (bool, string) {
+		pods = podStates(t, ns, component)
+		ready := 0
+		var last []string
+		for _, p := range pods {
+			if p.phase == "Running" && p.started && p.ready && p.image == image {
+				ready++
 			}
+			last = append(last, p.String())
 		}
-		return running == want && len(phases) == want, strings.Join(phases, ",")
+		return ready == want && len(pods) == want, strings.Join(last, "; ")
 	})
-	t.Logf("%d computer pods Running", want)
+	for _, p := range pods {
+		t.Logf("ready: %s", p)
+	}
 }
 
 // manifestObjects are kind/name of every object in a release's manifest.
@@ -220,14 +291,18 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		}
 	})
 
-	out := helm(t, "install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
-		"--set", "global.kafka.bootstrapServers=kafka-0.kafka:9092",
+	tag := imageTag(t)
+	computer, aggregator := "ghcr.io/kafka-scale/computer:"+tag, "ghcr.io/kafka-scale/aggregator:"+tag
+	// The reader's Job would fetch from the Census Bureau's site, which pods
+	// cannot reach (and must not): it stays out of this release.
+	out := helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
+		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
 		"--set", "global.topics.compute.replicas=1",
 		"--set", "global.topics.results.replicas=1",
 		"--set", "global.topics.state.replicas=1",
-		"--set", "reader.years=2023",
+		"--set", "reader.enabled=false",
 		"--set", "computer.replicaCount=3",
-	)
+	}, imageValues(t)...)...)
 	installed = true
 	require.Contains(t, out, "kubectl port-forward -n "+ns+" svc/ks-aggregator 8080:8080", "NOTES tell how to reach the API")
 	require.Contains(t, out, "grafana_dashboard", "NOTES tell where the dashboards are")
@@ -242,11 +317,12 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 	topic, err := kubectl(t, "", "get", "-n", ns, "kafkatopic/results-aggregator-state", "-o", "jsonpath={.spec.config.cleanup\\.policy}")
 	require.NoError(t, err, topic)
 	require.Equal(t, "compact", topic)
-	runningComputers(t, ns, 3)
+	readyPods(t, ns, "computer", computer, 3)
+	readyPods(t, ns, "aggregator", aggregator, 1)
 
 	helm(t, "upgrade", "ks", Umbrella, "-n", ns, "--reuse-values", "--wait", "--timeout", "5m",
 		"--set", "computer.replicaCount=5")
-	runningComputers(t, ns, 5)
+	readyPods(t, ns, "computer", computer, 5)
 
 	helm(t, "upgrade", "ks", Umbrella, "-n", ns, "--reuse-values", "--timeout", "5m",
 		"--set", "computer.autoscaling.enabled=true",
