@@ -192,9 +192,11 @@ charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); r
 # one a developer runs with kube-local.sh's defaults; one real node runs per
 # machine, so a developer's must be stopped first. Its pods reach a broker of
 # its own on the host at the pod bridge's address (KAFKA_EXTRA_LISTENER, the
-# port after the controller's). TEST_KUBE_IMAGES: image tarballs to import
-# into the node before the tests, ghcr.io/kafka-scale/<service>:<tag> with
-# tag KUBE_TEST_IMAGE_TAG (default: the charts' appVersion).
+# port after the controller's), and the reader a census site the test serves
+# there (KUBE_TEST_CENSUS_ADDR, the port after that). TEST_KUBE_IMAGES: image
+# tarballs to import into the node before the tests,
+# ghcr.io/kafka-scale/<service>:<tag> with tag KUBE_TEST_IMAGE_TAG (default:
+# the charts' appVersion).
 TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD_PORT=22379 \
 	KUBE_APISERVER_PORT=26443 KUBE_CONTROLLER_MANAGER_PORT=20257 KUBE_SCHEDULER_PORT=20259 \
 	KUBE_KUBELET_PORT=20250 KUBE_KUBELET_HEALTHZ_PORT=20248 KUBE_PROXY_HEALTHZ_PORT=20256 \
@@ -210,6 +212,7 @@ test-kube: deps ## Install the charts on a local cluster with a real node (scrip
 		$(if $(strip $(TEST_KUBE_IMAGES)),scripts/kube-local.sh import $(TEST_KUBE_IMAGES);) \
 		eval "$$(scripts/kube-local.sh env)"; \
 		KAFKA_PORT=$(TEST_KUBE_KAFKA_PORT) KAFKA_EXTRA_LISTENER=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 2)) \
+			KUBE_TEST_CENSUS_ADDR=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 3)) \
 			scripts/with-kafka.sh go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
 
 # Lag-based autoscaling end to end (docs/autoscaling.md): a control plane,
