@@ -327,7 +327,7 @@ ours() { # component pid
 	case $1 in etcd) expected=$etcd_bin ;; containerd) expected=$containerd_bin ;; esac
 	{ IFS= read -r -d '' argv0 <"/proc/$2/cmdline"; } 2>/dev/null || return 1
 	[ -n "$expected" ] && [ "$argv0" = "$expected" ] || return 1
-	tr '\0' '\n' <"/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$dir/"
+	tr '\0' '\n' 2>/dev/null <"/proc/$2/cmdline" | grep -qF -- "$dir/"
 }
 
 kubectl_() { "$bin/kubectl" --kubeconfig="$kubeconfig" "$@"; }
@@ -771,7 +771,7 @@ node_ready() {
 shim_pids() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "$containerd_sock" && echo "${p#/proc/}"
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -qxF -- "$containerd_sock" && echo "${p#/proc/}"
 	done
 	return 0
 }
@@ -890,7 +890,7 @@ node_processes() {
 		containerd | containerd-shim* | runc | kubelet | kube-proxy) ;;
 		*) continue ;;
 		esac
-		args=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		args=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		if [[ $argv0 == "$bin/"* || $args == *"$dir/"* ]]; then echo "process ${p#/proc/}: $args"; fi
 	done
 }
