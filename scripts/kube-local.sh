@@ -898,11 +898,17 @@ node_processes() {
 leftovers() {
 	local ipt t
 	node_processes
-	find /sys/fs/cgroup/*/kubepods* -name cgroup.procs -size +0 2>/dev/null | while read -r f; do
-		[ -s "$f" ] || continue
-		sed "s|^|process in $(dirname "$f"): |" "$f"
+	# cgroup files report a size of 0 whatever they hold: read them.
+	find /sys/fs/cgroup/*/kubepods* -name cgroup.procs 2>/dev/null | while read -r f; do
+		sed "s|^|process in ${f%/cgroup.procs}: |" "$f" 2>/dev/null
 	done
-	findmnt -rn -o TARGET,FSTYPE | awk -v d="$dir/" 'index($1, d) == 1 || $1 ~ /kubelet|containerd|kafka-scale/ {print "mount " $1 " (" $2 ")"}'
+	# Mounts of this run directory (a temporary mount of containerd's names it
+	# in its options), of any kube-local node's containerd or kubelet, and under
+	# the default directories of containerd and the kubelet. Not BuildKit's, say,
+	# which mounts in /tmp too.
+	findmnt -rn -o TARGET,FSTYPE,OPTIONS | awk -v d="$dir/" '
+		index($1, d) == 1 || index($3, d) > 0 || $1 ~ /\/node\/(containerd|kubelet)\// ||
+			$1 ~ /^\/(run\/containerd|var\/lib\/kubelet|var\/lib\/containerd)(\/|$)/ {print "mount " $1 " (" $2 ")"}'
 	ip -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep -E "^($bridge|veth[0-9a-f]{8})$" | sed 's/^/link /'
 	for ipt in iptables ip6tables; do
 		for t in filter nat mangle raw; do
