@@ -63,10 +63,33 @@ func imageTag(t *testing.T) string {
 	return chart.AppVersion
 }
 
+// requireImages fails unless the node has every service's image, which the
+// kubelet reports in the Node's status (some seconds after an import), so
+// that a missing import fails at once rather than as pods that never start.
+func requireImages(t *testing.T) {
+	t.Helper()
+	tag := imageTag(t)
+	eventually(t, 30*time.Second, "the services' images on the node", func() (bool, string) {
+		out, err := kubectl(t, "", "get", "nodes", "-o", `jsonpath={range .items[*].status.images[*]}{.names}{"\n"}{end}`)
+		if err != nil {
+			return false, out
+		}
+		var missing []string
+		for _, s := range services {
+			if image := "ghcr.io/kafka-scale/" + s + ":" + tag; !strings.Contains(out, `"`+image+`"`) {
+				missing = append(missing, image)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("%s not on the node: import them with scripts/kube-local.sh import FILE... "+
+			"(make test-kube TEST_KUBE_IMAGES=...), or set KUBE_TEST_IMAGE_TAG to the tag they have", strings.Join(missing, ", "))
+	})
+}
+
 // imageValues make every pod run ghcr.io/kafka-scale/<service>:<tag> as the
 // node has it: nothing may be pulled, there is no registry to pull from.
 func imageValues(t *testing.T) []string {
 	t.Helper()
+	requireImages(t)
 	args := []string{"--set", "global.image.registry=ghcr.io", "--set", "global.image.tag=" + imageTag(t)}
 	for _, s := range services {
 		args = append(args, "--set", s+".image.repository=kafka-scale/"+s, "--set", s+".image.pullPolicy=Never")
