@@ -86,7 +86,9 @@ test-images: deps ## Build every service's image from the Dockerfile with BuildK
 
 .PHONY: images-local
 images-local: deps ## Build every service's image from the Dockerfile with BuildKit, without Docker (root): OCI tarballs in /tmp/kafka-scale-images/out.
-	IMAGES_LOCAL_PORT=$(IMAGES_LOCAL_PORT) VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/images-local.sh build
+	export IMAGES_LOCAL_PORT=$(IMAGES_LOCAL_PORT) VERSION=$(VERSION) COMMIT=$(COMMIT); \
+		trap 'scripts/images-local.sh stop' EXIT; \
+		scripts/images-local.sh build
 
 .PHONY: images
 images: ## Build an image per service with docker buildx (IMAGE_REGISTRY, IMAGE_TAG, IMAGE_PLATFORMS).
@@ -195,24 +197,40 @@ charts-schema: ## Write charts/kafka-scale-lib/values.global.schema.json into ev
 charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); review the diff.
 	cd charts && go test -count=1 -run TestGolden . -update
 
-# The control-plane test gets a control plane of its own (directory and
-# ports), apart from one a developer runs with kube-local.sh's defaults.
+# The cluster test gets a cluster of its own (directory and ports), apart from
+# one a developer runs with kube-local.sh's defaults; one real node runs per
+# machine, so a developer's must be stopped first. Its pods reach a broker of
+# its own on the host at the pod bridge's address (KAFKA_EXTRA_LISTENER, the
+# port after the controller's), and the reader a census site the test serves
+# there (KUBE_TEST_CENSUS_ADDR, the port after that). TEST_KUBE_IMAGES: image
+# tarballs to import into the node before the tests,
+# ghcr.io/kafka-scale/<service>:<tag> with tag KUBE_TEST_IMAGE_TAG (default:
+# the charts' appVersion); by default the services' images, built from the
+# Dockerfile first (make images-local).
 TEST_KUBE_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-test KUBE_ETCD_PORT=22379 \
-	KUBE_APISERVER_PORT=26443 KUBE_CONTROLLER_MANAGER_PORT=20257 KUBE_SCHEDULER_PORT=20259
+	KUBE_APISERVER_PORT=26443 KUBE_CONTROLLER_MANAGER_PORT=20257 KUBE_SCHEDULER_PORT=20259 \
+	KUBE_KUBELET_PORT=20250 KUBE_KUBELET_HEALTHZ_PORT=20248 KUBE_PROXY_HEALTHZ_PORT=20256 \
+	KUBE_PROXY_METRICS_PORT=20249 KUBE_CONTAINERD_STREAM_PORT=20251
+TEST_KUBE_KAFKA_PORT ?= 29392
+IMAGES_LOCAL_OUT := $${IMAGES_LOCAL_DIR:-$${TMPDIR:-/tmp}/kafka-scale-images}/out
+TEST_KUBE_IMAGES ?= $(foreach s,$(SERVICES),$(IMAGES_LOCAL_OUT)/$(s).tar)
 
 .PHONY: test-kube
-test-kube: deps ## Install the charts on a local control plane with fake nodes (scripts/kube-local.sh), then stop it.
+test-kube: deps $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_KUBE_IMAGES)),images-local) ## Install the charts on a local cluster with a real node (scripts/kube-local.sh) and a broker, then stop both and check that nothing is left.
 	export $(TEST_KUBE_ENV); \
-		trap 'scripts/kube-local.sh stop' EXIT; \
+		trap 'rc=$$?; scripts/kube-local.sh stop || rc=1; scripts/kube-local.sh check || rc=1; exit $$rc' EXIT; \
 		scripts/kube-local.sh start; \
+		$(if $(strip $(TEST_KUBE_IMAGES)),scripts/kube-local.sh import $(TEST_KUBE_IMAGES);) \
 		eval "$$(scripts/kube-local.sh env)"; \
-		go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
+		KAFKA_PORT=$(TEST_KUBE_KAFKA_PORT) KAFKA_EXTRA_LISTENER=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 2)) \
+			KUBE_TEST_CENSUS_ADDR=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 3)) \
+			scripts/with-kafka.sh go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
 
 # Lag-based autoscaling end to end (docs/autoscaling.md): a control plane,
 # KEDA and a broker of its own. AUTOSCALING_DOCS=docs rewrites the committed
 # docs/autoscaling-run.csv and .png from the run.
 TEST_AUTOSCALING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-autoscaling KUBE_ETCD_PORT=23379 \
-	KUBE_APISERVER_PORT=27443 KUBE_CONTROLLER_MANAGER_PORT=21257 KUBE_SCHEDULER_PORT=21259 KWOK_PORT=21247 \
+	KUBE_APISERVER_PORT=27443 KUBE_CONTROLLER_MANAGER_PORT=21257 KUBE_SCHEDULER_PORT=21259 \
 	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-autoscaling KEDA_ADAPTER_PORT=27444 KEDA_ADAPTER_HTTP_PORT=28082 \
 	KEDA_OPERATOR_METRICS_PORT=28080 KEDA_OPERATOR_HEALTH_PORT=28081 KEDA_OPERATOR_GRPC_PORT=29666
 TEST_AUTOSCALING_KAFKA_PORT ?= 29192

@@ -3,6 +3,7 @@ module github.com/kafka-scale/kafka-scale/charts
 go 1.26.0
 
 require (
+	github.com/kafka-scale/kafka-scale/pkg v0.0.0
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5
 	k8s.io/api v0.37.0
@@ -45,7 +46,7 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/ini.v1 v1.67.0 // indirect
@@ -61,3 +62,5 @@ require (
 )
 
 tool github.com/norwoodj/helm-docs/cmd/helm-docs
+
+replace github.com/kafka-scale/kafka-scale/pkg => ../pkg

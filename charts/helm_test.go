@@ -1,8 +1,8 @@
 // Package charts tests the Helm charts of kafka-scale: unit assertions on
 // rendered objects, golden renders of the ci/ scenarios, helm lint, the
 // values schemas, the generated READMEs and the copies of the dashboards.
-// The control-plane test (build tag kube) installs the umbrella chart on a
-// real API server.
+// The cluster test (build tag kube) installs the umbrella chart on a real API
+// server and node, whose pods run the services' images.
 package charts
 
 import (

@@ -2,24 +2,100 @@
 
 package charts
 
-// The control-plane test: the umbrella chart against a real API server with
-// the CRDs it uses (Strimzi, prometheus-operator, KEDA) and fake kwok nodes,
-// as scripts/kube-local.sh runs them. make test-kube starts and stops it.
+// The cluster test: the umbrella chart against a real API server with the
+// CRDs it uses (Strimzi, prometheus-operator, KEDA) and a real node whose pods
+// run the services' images, as scripts/kube-local.sh runs them, and a broker
+// on the host that pods reach at KAFKA_EXTRA_LISTENER. make test-kube starts
+// and stops both, and imports the images (TEST_KUBE_IMAGES) first.
 
 import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 )
+
+// services are the charts whose pods run the services' images.
+var services = []string{"reader", "computer", "aggregator"}
+
+// podBroker is the broker's address as pods reach it: the listener that
+// scripts/kafka-local.sh adds on the pod bridge (KAFKA_EXTRA_LISTENER).
+func podBroker(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("KAFKA_EXTRA_LISTENER")
+	if addr == "" {
+		t.Fatal("KAFKA_EXTRA_LISTENER is not set: run make test-kube, or start a broker with KAFKA_EXTRA_LISTENER=10.244.0.1:PORT scripts/kafka-local.sh start and export it")
+	}
+	return addr
+}
+
+// imageTag is the tag of the images the node has: KUBE_TEST_IMAGE_TAG, else
+// the umbrella chart's appVersion, which the charts default to.
+func imageTag(t *testing.T) string {
+	t.Helper()
+	if tag := os.Getenv("KUBE_TEST_IMAGE_TAG"); tag != "" {
+		return tag
+	}
+	b, err := os.ReadFile(filepath.Join(chartsDir(t), Umbrella, "Chart.yaml"))
+	require.NoError(t, err)
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &chart))
+	require.NotEmpty(t, chart.AppVersion, "%s/Chart.yaml has no appVersion", Umbrella)
+	return chart.AppVersion
+}
+
+// requireImages fails unless the node has every service's image, which the
+// kubelet reports in the Node's status (some seconds after an import), so
+// that a missing import fails at once rather than as pods that never start.
+func requireImages(t *testing.T) {
+	t.Helper()
+	tag := imageTag(t)
+	eventually(t, 30*time.Second, "the services' images on the node", func() (bool, string) {
+		out, err := kubectl(t, "", "get", "nodes", "-o", `jsonpath={range .items[*].status.images[*]}{.names}{"\n"}{end}`)
+		if err != nil {
+			return false, out
+		}
+		var missing []string
+		for _, s := range services {
+			if image := "ghcr.io/kafka-scale/" + s + ":" + tag; !strings.Contains(out, `"`+image+`"`) {
+				missing = append(missing, image)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("%s not on the node: import them with scripts/kube-local.sh import FILE... "+
+			"(make test-kube TEST_KUBE_IMAGES=...), or set KUBE_TEST_IMAGE_TAG to the tag they have", strings.Join(missing, ", "))
+	})
+}
+
+// imageValues make every pod run ghcr.io/kafka-scale/<service>:<tag> as the
+// node has it: nothing may be pulled, there is no registry to pull from.
+func imageValues(t *testing.T) []string {
+	t.Helper()
+	requireImages(t)
+	args := []string{"--set", "global.image.registry=ghcr.io", "--set", "global.image.tag=" + imageTag(t)}
+	for _, s := range services {
+		args = append(args, "--set", s+".image.repository=kafka-scale/"+s, "--set", s+".image.pullPolicy=Never")
+	}
+	return args
+}
 
 // requireCluster fails unless KUBECONFIG points at a cluster.
 func requireCluster(t *testing.T) {
@@ -95,37 +171,63 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() (
 	}
 }
 
-// podPhases lists the phases of the computer pods of release ks in ns,
-// counting a pod being deleted as Terminating.
-func podPhases(t *testing.T, ns, component string) []string {
+// podStates describes each pod of release ks's component in ns on one line:
+// name, phase (Terminating once deleted), Ready, image, and the reason a
+// container waits or last terminated, if any.
+func podStates(t *testing.T, ns, component string) []podState {
 	t.Helper()
 	out, err := kubectl(t, "", "get", "pods", "-n", ns,
 		"-l", "app.kubernetes.io/instance=ks,app.kubernetes.io/component="+component,
-		"-o", `jsonpath={range .items[*]}{.status.phase}{.metadata.deletionTimestamp}{"\n"}{end}`)
+		"-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{.metadata.deletionTimestamp}{"\t"}`+
+			`{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.status.containerStatuses[0].started}{"\t"}`+
+			`{.spec.containers[0].image}{"\t"}{.status.containerStatuses[0].state.waiting.reason}`+
+			`{.status.containerStatuses[0].lastState.terminated.reason}{"\n"}{end}`)
 	require.NoError(t, err, out)
-	var phases []string
-	for _, l := range strings.Fields(out) {
-		if l != "Running" && strings.HasPrefix(l, "Running") {
-			l = "Terminating"
+	var pods []podState
+	for _, l := range strings.Split(out, "\n") {
+		if l == "" {
+			continue
 		}
-		phases = append(phases, l)
+		f := strings.Split(l, "\t")
+		require.Len(t, f, 7, "pod line %q", l)
+		p := podState{name: f[0], phase: f[1], ready: f[3] == "True", started: f[4] == "true", image: f[5], reason: f[6]}
+		if f[2] != "" {
+			p.phase = "Terminating"
+		}
+		pods = append(pods, p)
 	}
-	return phases
+	return pods
 }
 
-func runningComputers(t *testing.T, ns string, want int) {
+type podState struct {
+	name, phase, image, reason string
+	ready, started             bool
+}
+
+func (p podState) String() string {
+	return fmt.Sprintf("%s %s ready=%t started=%t %s %s", p.name, p.phase, p.ready, p.started, p.image, p.reason)
+}
+
+// readyPods waits until release ks's component has exactly want pods, every
+// one Running, its container started and the pod Ready, running image.
+func readyPods(t *testing.T, ns, component, image string, want int) {
 	t.Helper()
-	eventually(t, 3*time.Minute, fmt.Sprintf("%d Running computer pods", want), func() (bool, string) {
-		phases := podPhases(t, ns, "computer")
-		running := 0
-		for _, p := range phases {
-			if p == "Running" {
-				running++
+	var pods []podState
+	eventually(t, 3*time.Minute, fmt.Sprintf("%d Ready %s pods", want, component), func() (bool, string) {
+		pods = podStates(t, ns, component)
+		ready := 0
+		var last []string
+		for _, p := range pods {
+			if p.phase == "Running" && p.started && p.ready && p.image == image {
+				ready++
 			}
+			last = append(last, p.String())
 		}
-		return running == want && len(phases) == want, strings.Join(phases, ",")
+		return ready == want && len(pods) == want, strings.Join(last, "; ")
 	})
-	t.Logf("%d computer pods Running", want)
+	for _, p := range pods {
+		t.Logf("ready: %s", p)
+	}
 }
 
 // manifestObjects are kind/name of every object in a release's manifest.
@@ -283,14 +385,18 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		}
 	})
 
-	out := helm(t, "install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
-		"--set", "global.kafka.bootstrapServers=kafka-0.kafka:9092",
+	tag := imageTag(t)
+	computer, aggregator := "ghcr.io/kafka-scale/computer:"+tag, "ghcr.io/kafka-scale/aggregator:"+tag
+	// The reader's Job would fetch from the Census Bureau's site, which pods
+	// cannot reach (and must not): it stays out of this release.
+	out := helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
+		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
 		"--set", "global.topics.compute.replicas=1",
 		"--set", "global.topics.results.replicas=1",
 		"--set", "global.topics.state.replicas=1",
-		"--set", "reader.years=2023",
+		"--set", "reader.enabled=false",
 		"--set", "computer.replicaCount=3",
-	)
+	}, imageValues(t)...)...)
 	installed = true
 	require.Contains(t, out, "kubectl port-forward -n "+ns+" svc/ks-aggregator 8080:8080", "NOTES tell how to reach the API")
 	require.Contains(t, out, "grafana_dashboard", "NOTES tell where the dashboards are")
@@ -305,11 +411,12 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 	topic, err := kubectl(t, "", "get", "-n", ns, "kafkatopic/results-aggregator-state", "-o", "jsonpath={.spec.config.cleanup\\.policy}")
 	require.NoError(t, err, topic)
 	require.Equal(t, "compact", topic)
-	runningComputers(t, ns, 3)
+	readyPods(t, ns, "computer", computer, 3)
+	readyPods(t, ns, "aggregator", aggregator, 1)
 
 	helm(t, "upgrade", "ks", Umbrella, "-n", ns, "--reuse-values", "--wait", "--timeout", "5m",
 		"--set", "computer.replicaCount=5")
-	runningComputers(t, ns, 5)
+	readyPods(t, ns, "computer", computer, 5)
 
 	helm(t, "upgrade", "ks", Umbrella, "-n", ns, "--reuse-values", "--timeout", "5m",
 		"--set", "computer.autoscaling.enabled=true",
@@ -349,4 +456,126 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		return err == nil && strings.TrimSpace(out) == "", out
 	})
 	t.Logf("uninstalled: none of the %d objects nor any pod left", len(objs))
+}
+
+// censusSite serves one generated month at ADDR/<year>/basic/<file>, the
+// layout of the Census Bureau's site, on the address KUBE_TEST_CENSUS_ADDR
+// (the pod bridge's, so that the reader's pod reaches it), and counts the
+// requests for it.
+func censusSite(t *testing.T, year, month int, body []byte) (baseURL string, hits *atomic.Int64) {
+	t.Helper()
+	addr := os.Getenv("KUBE_TEST_CENSUS_ADDR")
+	if addr == "" {
+		t.Fatal("KUBE_TEST_CENSUS_ADDR is not set: run make test-kube, or set it to 10.244.0.1:PORT")
+	}
+	l, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	hits = new(atomic.Int64)
+	path := fmt.Sprintf("/%d/basic/%s", year, census.FileName(year, month))
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/gzip")
+		_, _ = w.Write(body)
+	})}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		require.NoError(t, srv.Close())
+		require.ErrorIs(t, <-done, http.ErrServerClosed)
+	})
+	return "http://" + addr, hits
+}
+
+// aggregatorSources asks the aggregator's Service (its ClusterIP, routed by
+// kube-proxy from the host) for /v1/sources.
+func aggregatorSources(t *testing.T, ns string) ([]apiv1.Source, error) {
+	t.Helper()
+	out, err := kubectl(t, "", "get", "service", "-n", ns, "ks-aggregator", "-o",
+		`jsonpath={.spec.clusterIP}:{.spec.ports[?(@.name=="http")].port}`)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, out)
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + out + "/v1/sources")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET http://%s/v1/sources: %s", out, resp.Status)
+	}
+	var body apiv1.SourcesResponse
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("GET http://%s/v1/sources: %w", out, err)
+	}
+	return body.Sources, nil
+}
+
+// TestKubePipeline: the whole pipeline in pods. The reader's Job fetches a
+// generated month from a site on the host, the computers tabulate its
+// chunks, and the aggregator's API, reached through its Service, counts
+// every record of it.
+func TestKubePipeline(t *testing.T) {
+	requireCluster(t)
+	buildDeps(t)
+	const year, month = 2024, 3
+	var gz bytes.Buffer
+	want, err := censusgen.GenerateGzip(&gz, censusgen.Options{Year: year, Month: month, Records: 3000, Seed: 7})
+	require.NoError(t, err)
+	site, hits := censusSite(t, year, month, gz.Bytes())
+	ns := testNamespace(t)
+	t.Cleanup(func() {
+		if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
+			t.Logf("helm uninstall: %v: %s", err, out)
+		}
+	})
+
+	tag := imageTag(t)
+	helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
+		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
+		"--set", "global.topics.compute.replicas=1",
+		"--set", "global.topics.results.replicas=1",
+		"--set", "global.topics.state.replicas=1",
+		"--set", "computer.replicaCount=2",
+		"--set-string", fmt.Sprintf("reader.years=%d,reader.months=%d", year, month),
+		"--set", "reader.censusBaseUrl=" + site,
+		"--set", "reader.exitDelay=1s",
+	}, imageValues(t)...)...)
+	readyPods(t, ns, "computer", "ghcr.io/kafka-scale/computer:"+tag, 2)
+	readyPods(t, ns, "aggregator", "ghcr.io/kafka-scale/aggregator:"+tag, 1)
+
+	// The reader's pod ran the reader's image, fetched the month and ended
+	// well: the results that follow are its, not a former run's on this broker.
+	eventually(t, 2*time.Minute, "the reader's Job Complete", func() (bool, string) {
+		out, err := kubectl(t, "", "get", "jobs", "-n", ns, "-l", "app.kubernetes.io/instance=ks",
+			"-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.template.spec.containers[0].image} {.status.succeeded}{"\n"}{end}`)
+		if err != nil {
+			return false, errors.Join(err, errors.New(out)).Error()
+		}
+		return strings.TrimSpace(out) != "" && strings.HasSuffix(strings.TrimSpace(out), " ghcr.io/kafka-scale/reader:"+tag+" 1"), out
+	})
+	require.Positive(t, hits.Load(), "the reader fetched the month from the site")
+
+	var last []apiv1.Source
+	eventually(t, 3*time.Minute, fmt.Sprintf("%d-%02d complete with %d records", year, month, want.Records), func() (bool, string) {
+		sources, err := aggregatorSources(t, ns)
+		if err != nil {
+			return false, err.Error()
+		}
+		last = sources
+		for _, s := range sources {
+			if s.Year == year && s.Month == month && s.Status == apiv1.StatusComplete {
+				return s.Counted == want.Records, fmt.Sprintf("%+v", s)
+			}
+		}
+		return false, fmt.Sprintf("%+v", sources)
+	})
+	require.Len(t, last, 1, "one source")
+	require.Equal(t, want.Lines, last[0].Records)
+	t.Logf("source %s %d-%02d: %s, %d records counted, fetched %d time(s)", last[0].Source, year, month,
+		last[0].Status, last[0].Counted, hits.Load())
 }

@@ -85,12 +85,21 @@ if [ "$mode" = --check ]; then
 	exit 0
 fi
 
-# Debian packages: name of the command each provides -> package.
+# Debian packages: name of the command each provides (or a program's absolute
+# path, for the CNI plugins off PATH) -> package. kube-local.sh's node runs
+# containerd, runc and the CNI plugins itself, with a config and socket of its
+# own: a containerd service Debian starts is not in its way.
 declare -A packages=(
 	[shellcheck]=shellcheck
 	[promtool]=prometheus
 	[etcd]=etcd-server
 	[openssl]=openssl
+	[containerd]=containerd
+	[runc]=runc
+	[/usr/lib/cni/bridge]=containernetworking-plugins
+	[iptables]=iptables
+	[nft]=nftables
+	[conntrack]=conntrack
 	[pgrep]=procps
 	[flock]=util-linux
 	[java]=default-jre-headless

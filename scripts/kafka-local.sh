@@ -46,6 +46,20 @@ cport=$(port_var KAFKA_CONTROLLER_PORT $((port + 1)))
 [ "$cport" != "$port" ] || die "KAFKA_CONTROLLER_PORT must differ from KAFKA_PORT ($port)"
 addr=127.0.0.1:$port
 
+# A second plaintext listener on another address, advertised as such, for
+# clients that cannot reach loopback: the pods of kube-local.sh's node reach
+# the host on its pod bridge, 10.244.0.1.
+extra=${KAFKA_EXTRA_LISTENER:-}
+if [ -n "$extra" ]; then
+	[[ $extra =~ ^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+):([0-9]+)$ ]] ||
+		die "KAFKA_EXTRA_LISTENER=$extra: want an IPv4 address and a port, e.g. 10.244.0.1:9094"
+	extra_host=${BASH_REMATCH[1]} extra_port=${BASH_REMATCH[2]}
+	valid_port "$extra_port" || die "KAFKA_EXTRA_LISTENER=$extra: $extra_port is not a port number"
+	if [ "$extra_host" = 127.0.0.1 ] && { [ "$extra_port" = "$port" ] || [ "$extra_port" = "$cport" ]; }; then
+		die "KAFKA_EXTRA_LISTENER=$extra takes the broker's own listener or its controller's"
+	fi
+fi
+
 # One node of a cluster (scripts/kafka-cluster.sh sets these): its id, the
 # controller quorum, the cluster id its storage is formatted with, and the
 # replication of the topics. Alone, the node is the whole cluster.
@@ -77,6 +91,8 @@ marker=$dir/.kafka-local
 
 # plaintext, or sasl_ssl: TLS and SCRAM on the client port, ACLs enforced.
 security=${KAFKA_SECURITY:-plaintext}
+[ -z "$extra" ] || [ "$security" = plaintext ] ||
+	die "KAFKA_EXTRA_LISTENER is for KAFKA_SECURITY=plaintext only, not $security"
 case $security in plaintext | sasl_ssl) ;; *) die "KAFKA_SECURITY=$security: want plaintext or sasl_ssl" ;; esac
 tls=$dir/tls
 admin_password_file=$dir/admin.password
@@ -290,9 +306,9 @@ log.dirs=$data
 EOF
 		if [ "$security" = sasl_ssl ]; then secure_listeners; else
 			cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport${extra:+,EXTRA://$extra}
+advertised.listeners=PLAINTEXT://127.0.0.1:$port${extra:+,EXTRA://$extra}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${extra:+,EXTRA:PLAINTEXT}
 inter.broker.listener.name=PLAINTEXT
 EOF
 		fi
