@@ -28,6 +28,7 @@ func TestClassify(t *testing.T) {
 		{"square root", 0.5, GrowthSub},
 		{"linear", 1, GrowthLinear},
 		{"noise around linear", 1.1, GrowthLinear},
+		{"a third past linear", 1.3, GrowthWorse},
 		{"quadratic", 2, GrowthWorse},
 		{"a zero figure", math.NaN(), GrowthUnmeasure},
 		{"from zero", math.Inf(1), GrowthUnmeasure},
