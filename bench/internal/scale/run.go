@@ -41,6 +41,15 @@ type Sample struct {
 	// aggregator's state topic's log segments, all replicas.
 	ResultsBytes, StateBytes int64
 	Load                     float64 // 1-minute load average at the start
+	// MachineCPU is the CPU time every process of the machine used from
+	// the reader's start to every source complete (/proc/stat), ours and
+	// other work's.
+	MachineCPU time.Duration
+}
+
+// OthersCPU is the CPU time other work on the machine took during the run.
+func (s Sample) OthersCPU() time.Duration {
+	return max(0, s.MachineCPU-s.CPUTotal())
 }
 
 // Rate is the run's records per second.
@@ -137,6 +146,10 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 	for _, f := range files {
 		args = append(args, "--from-file", f)
 	}
+	machine0, err := MachineCPU()
+	if err != nil {
+		return s, err
+	}
 	start := time.Now()
 	reader, err := g.Start("reader-"+name, r.Bin("reader"), args...)
 	if err != nil {
@@ -155,6 +168,11 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 		return s, fmt.Errorf("%s: %w", name, err)
 	}
 	s.Wall = time.Since(start)
+	machine1, err := MachineCPU()
+	if err != nil {
+		return s, err
+	}
+	s.MachineCPU = machine1 - machine0
 	if r.ProfileDir != "" {
 		profiles.Wait()
 		r.profile(ctx, computers[0], name+"-computer.heap.pprof", "heap")
@@ -363,6 +381,36 @@ func parseVmHWM(status []byte) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in the process's status")
+}
+
+// MachineCPU is the CPU time the whole machine has used since its boot:
+// /proc/stat's first line, every state but idle and iowait.
+func MachineCPU() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(b)
+}
+
+func parseStatCPU(stat []byte) (time.Duration, error) {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: first line %q: want cpu and its times", line)
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %q: %w", v, err)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / 100, nil // USER_HZ
 }
 
 // Load1 is the 1-minute load average.

@@ -130,6 +130,7 @@ func sample(months int, rate float64, rssPerMonth int64) Sample {
 		BrokerDisk:   int64(records) * 60,
 		ResultsBytes: int64(records) * 2,
 		StateBytes:   int64(months) * 20_000,
+		MachineCPU:   perRecord * time.Duration(records) * 3,
 	}
 }
 
@@ -162,6 +163,30 @@ func TestTargets(t *testing.T) {
 			for _, tg := range Targets(tc.base, tc.largest) {
 				got = append(got, tg.Met)
 			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stat    string
+		want    time.Duration
+		wantErr string
+	}{
+		// user nice system idle iowait irq softirq steal guest guest_nice
+		{"busy states only", "cpu  100 5 50 1000 20 3 2 1 40 0\ncpu0 50 2 25 500 10 1 1 0 20 0\n", 161 * 10 * time.Millisecond, ""},
+		{"not the cpu line", "intr 1 2 3\n", 0, "want cpu"},
+		{"bad number", "cpu  1 x 3 4 5 6 7 8\n", 0, `"x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStatCPU([]byte(tc.stat))
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
 			require.Equal(t, tc.want, got)
 		})
 	}
