@@ -130,19 +130,23 @@ func (c *Cluster) CPU() (time.Duration, error) {
 	return sum, nil
 }
 
-// DiskBytes is the disk space the brokers' data directories take, all
-// nodes together: allocated blocks, so the sparse preallocated index files
-// count for what they hold.
-func (c *Cluster) DiskBytes() int64 {
+// DiskBytes is the disk space the topics' partition directories take on
+// every node, replicas and indexes included: allocated blocks, so the
+// sparse preallocated index files count for what they hold.
+func (c *Cluster) DiskBytes(topics ...string) int64 {
 	var n int64
 	for _, d := range c.dirs {
-		_ = filepath.WalkDir(filepath.Join(d, "data"), func(_ string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return nil //nolint:nilerr // a segment deleted meanwhile counts for nothing
+		for _, t := range topics {
+			for _, p := range partitionDirs(d, t) {
+				_ = filepath.WalkDir(p, func(_ string, e fs.DirEntry, err error) error {
+					if err != nil || e.IsDir() {
+						return nil //nolint:nilerr // a segment deleted meanwhile counts for nothing
+					}
+					n += allocated(e)
+					return nil
+				})
 			}
-			n += allocated(e)
-			return nil
-		})
+		}
 	}
 	return n
 }
@@ -152,10 +156,12 @@ func (c *Cluster) DiskBytes() int64 {
 func (c *Cluster) TopicBytes(topic string) int64 {
 	var n int64
 	for _, d := range c.dirs {
-		paths, _ := filepath.Glob(filepath.Join(d, "data", topic+"-*", "*.log"))
-		for _, p := range paths {
-			if st, err := os.Stat(p); err == nil {
-				n += st.Size()
+		for _, dir := range partitionDirs(d, topic) {
+			paths, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+			for _, p := range paths {
+				if st, err := os.Stat(p); err == nil {
+					n += st.Size()
+				}
 			}
 		}
 	}
@@ -177,4 +183,28 @@ func (c *Cluster) Version() string {
 		}
 	}
 	return "unknown"
+}
+
+// partitionDirs are a topic's partition directories in a node's data
+// directory, <topic>-<partition>: not another topic's whose name it
+// begins (results-aggregator-state-0 for results), nor a deleted one's
+// (<topic>-<partition>.<id>-delete).
+func partitionDirs(node, topic string) []string {
+	paths, _ := filepath.Glob(filepath.Join(node, "data", topic+"-*"))
+	var out []string
+	for _, p := range paths {
+		if isPartition(filepath.Base(p), topic) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func isPartition(dir, topic string) bool {
+	n, ok := strings.CutPrefix(dir, topic+"-")
+	if !ok || n == "" {
+		return false
+	}
+	_, err := strconv.ParseUint(n, 10, 32)
+	return err == nil
 }

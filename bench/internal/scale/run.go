@@ -35,7 +35,10 @@ type Sample struct {
 	// PeakRSS is each service's peak resident memory (VmHWM) up to every
 	// source complete, the largest computer's.
 	PeakRSS map[string]int64
-	// BrokerDisk is what the brokers' data directories grew by.
+	// BrokerDisk is the disk space the run's topics (compute, results,
+	// state) take on the brokers, all replicas, indexes included. (The
+	// data directories' growth would not do: the topics of the run before
+	// are deleted meanwhile.)
 	BrokerDisk int64
 	// ResultsBytes and StateBytes are the results topic's and the
 	// aggregator's state topic's log segments, all replicas.
@@ -136,7 +139,6 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 	if err != nil {
 		return s, err
 	}
-	disk0 := r.Cluster.DiskBytes()
 	broker0, err := r.Cluster.CPU()
 	if err != nil {
 		return s, err
@@ -193,7 +195,6 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 	}
 	s.CPU["reader"] = reader.CPU()
 	s.PeakRSS["reader"] = watches[reader].Peak()
-	s.BrokerDisk = r.Cluster.DiskBytes() - disk0
 	s.ResultsBytes = r.Cluster.TopicBytes(results)
 	for _, c := range computers {
 		s.PeakRSS["computer"] = max(s.PeakRSS["computer"], watches[c].Peak())
@@ -207,6 +208,7 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 		}
 	}
 	s.StateBytes = r.Cluster.TopicBytes(state)
+	s.BrokerDisk = r.Cluster.DiskBytes(compute, results, state)
 	return s, nil
 }
 

@@ -192,6 +192,25 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestIsPartition(t *testing.T) {
+	for _, tc := range []struct {
+		dir  string
+		want bool
+	}{
+		{"results-0", true},
+		{"results-11", true},
+		{"results-aggregator-state-0", false},
+		{"results-3.6f1c0e0b54a04d5c9b7c9b1c2d3e4f5a-delete", false},
+		{"results-", false},
+		{"results", false},
+		{"resultsx-0", false},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			require.Equal(t, tc.want, isPartition(tc.dir, "results"))
+		})
+	}
+}
+
 func TestFloorRatio(t *testing.T) {
 	s := Sample{Wall: 2 * time.Second, CPU: map[string]time.Duration{"reader": time.Second, "broker": 2 * time.Second}}
 	require.InDelta(t, 2.0/1.5, s.FloorRatio(2), 1e-9)
