@@ -73,11 +73,6 @@ func (c *Config) Measure(ctx context.Context) (points []Point, cluster *Point, e
 	err = c.withCluster(ctx, "1 broker", func(r *Runner) error {
 		for round := range c.Runs {
 			for i, m := range c.Months {
-				// The profile of the largest input's first run only.
-				r.ProfileDir = ""
-				if round == 0 && i == len(c.Months)-1 {
-					r.ProfileDir = c.ProfileDir
-				}
 				s, err := r.Run(ctx, fmt.Sprintf("m%d-r%d", m, round), files[:m], records(m))
 				if err != nil {
 					return err
@@ -86,6 +81,19 @@ func (c *Config) Measure(ctx context.Context) (points []Point, cluster *Point, e
 				points[i].Samples = append(points[i].Samples, s)
 			}
 		}
+		if c.ProfileDir == "" {
+			return nil
+		}
+		// Profiling costs CPU and memory of its own: a run of the largest
+		// size apart, not among the measured ones.
+		r.ProfileDir = c.ProfileDir
+		m := c.Months[len(c.Months)-1]
+		s, err := r.Run(ctx, fmt.Sprintf("m%d-profiled", m), files[:m], records(m))
+		if err != nil {
+			return err
+		}
+		c.logSample("1 broker, profiled (not in the report)", 0, s)
+		c.Logf("profiles in %s", c.ProfileDir)
 		return nil
 	})
 	if err != nil || c.ClusterPort == 0 {

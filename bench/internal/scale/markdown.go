@@ -97,6 +97,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	b.WriteString("\n")
 
+	// Peak RSS climbs towards a plateau over the first seconds of a run:
+	// from the last size but one to the largest says whether it stays there.
+	if n := len(r.Points); n >= 3 && r.Points[n-2].Months != base.Months {
+		prev := r.Points[n-2]
+		fmt.Fprintf(&b, "Peak RSS from %d to %d months (%.0f× the records), beside the target's %d to %d:\n\n| service | %d months | %d months | ratio |\n|---|---|---|---|\n",
+			prev.Months, largest.Months, float64(largest.Records)/float64(prev.Records), base.Months, largest.Months, prev.Months, largest.Months)
+		for _, svc := range Services {
+			p, l := prev.Median(rssMB(svc)), largest.Median(rssMB(svc))
+			fmt.Fprintf(&b, "| %s | %.0f MB | %.0f MB | %.2f× |\n", svc, p, l, l/p)
+		}
+		b.WriteString("\n")
+	}
+
 	if r.Cluster != nil && r.ClusterBase != nil {
 		c, one := *r.Cluster, *r.ClusterBase
 		fmt.Fprintf(&b, "## Three brokers\n\n%d months on scripts/kafka-cluster.sh (three KRaft nodes on loopback, replication factor 3, min.insync.replicas 2) beside the single broker's figure of the same run.\n\n", c.Months)

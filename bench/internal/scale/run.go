@@ -84,9 +84,10 @@ type Runner struct {
 	Timeout    time.Duration
 	// ProfileDir, when set, gets CPU profiles (ProfileSeconds from the
 	// reader's start) of the reader, the first computer and the
-	// aggregator, and heap profiles of the last two once every source is
-	// complete, all from their admin servers' /debug/pprof, named
-	// <run>-<service>.{cpu,heap}.pprof.
+	// aggregator, a heap profile of the reader after its CPU profile,
+	// and of the other two once every source is complete, all from their admin servers' /debug/pprof, named
+	// <run>-<service>.{cpu,heap}.pprof. Profiling costs CPU and memory of its
+	// own: a profiled run is no sample.
 	ProfileDir     string
 	ProfileSeconds int
 }
@@ -163,6 +164,9 @@ func (r *Runner) Run(ctx context.Context, name string, files []string, records i
 		for svc, p := range map[string]*proc.Proc{"reader": reader, "computer": computers[0], "aggregator": agg} {
 			profiles.Go(func() {
 				r.profile(ctx, p, name+"-"+svc+".cpu.pprof", fmt.Sprintf("profile?seconds=%d", r.ProfileSeconds))
+				if svc == "reader" { // it ends by itself: its heap now, mid-run
+					r.profile(ctx, p, name+"-reader.heap.pprof", "heap")
+				}
 			})
 		}
 	}

@@ -20,7 +20,7 @@ func Settings(c *Config) [][2]string {
 		{"data", fmt.Sprintf("months generated once (`censusgen`, as `kafka-scale gen`) from January %d, %s records each, seed %d + month, cached in `%s`",
 			c.Data.FirstYear, report.Num(float64(c.Data.Records)), c.Data.Seed, "<cache>/"+dirName(c.Data))},
 		{"pipeline", fmt.Sprintf("bin/reader (defaults), %d bin/computer, bin/aggregator; compute topic of %d partitions; results and state topics created by the services", c.Computers, c.Partitions)},
-		{"runs", fmt.Sprintf("%d of every size, round after round (1, 3, 12, 36 months, then again), after %d unmeasured warm-up runs on each fresh broker; the tables give their median, min and max", c.Runs, c.WarmUps)},
+		{"runs", fmt.Sprintf("%d of every size, round after round (%v months, then again), after %d unmeasured warm-up runs on each fresh broker; the tables give their median, min and max", c.Runs, c.Months, c.WarmUps)},
 		{"machine", "shared with other work during the run (see the load averages): absolute figures are noisy, the ratios between sizes of the same run matter most"},
 	}
 	for _, b := range MemoryBounds {
