@@ -267,6 +267,16 @@ BENCH_FLAGS ?=
 bench: deps build ## Measure the pipeline on this machine; writes bench/results/<date>.md.
 	go run ./bench/cmd/bench $(BENCH_FLAGS)
 
+# The scale curve (bench/README.md): 1, 3, 12 and 36 generated months end to
+# end on a broker of its own (port 29520 and the next), then 12 months on a
+# three-broker cluster (ports 29540-29561). The months are generated once
+# into ~/.cache/kafka-scale/bench-data and reused.
+BENCH_SCALE_FLAGS ?=
+
+.PHONY: bench-scale
+bench-scale: deps-demo build ## Measure how the cost grows from 1 to 36 months; writes bench/results/scale-<date>.md and .png.
+	go run ./bench/cmd/benchscale $(BENCH_SCALE_FLAGS)
+
 # The hot paths' Go benchmarks (parse, tally, chunk and result encoding,
 # cutting, merging), with allocations; a minute on two cores.
 MICRO_BENCH_PKGS := ./pkg/census/ ./pkg/censusgen/ ./pkg/tally/ ./pkg/schema/ \
