@@ -21,8 +21,9 @@ import (
 // chunks to process on its partitions until then, so the topic holds
 // rebalanceBudget of its processing rate (at most rebalanceMaxRecords):
 // while it holds half the partitions, which can last several seconds (the
-// protocols reassign on heartbeats, 3 s and 5 s apart), only their chunks
-// are left to it.
+// protocols reassign on heartbeats, 250 ms apart with the computer's and
+// kafka-local.sh's settings, but 3 s and 5 s with a client's or a broker's
+// defaults), only their chunks are left to it.
 //
 // The same scenario measures a new computer's start: from the second's
 // process start to its first chunk processed, what an autoscaler's new
