@@ -77,26 +77,11 @@ func NewAdmin(cm kafka.ConfigMap, log *zap.Logger) (*Admin, error) {
 		done: forward(p.String(), p.Logs(), p.Events(), log, nil)}, nil
 }
 
-// NewAdminFromConsumer is an admin client that sends its requests over c's
-// connections: a service that needs a consumer anyway creates it first, and
-// its admin requests wait for no connection and no metadata of their own
-// (a computer's start, bench/README.md). Its logs are c's. Close it before
-// c; closing it leaves c open.
-func NewAdminFromConsumer(c *kafka.Consumer, log *zap.Logger) (*Admin, error) {
-	ac, err := kafka.NewAdminClientFromConsumer(c)
-	if err != nil {
-		return nil, fmt.Errorf("create Kafka admin client from %s: %w", c, err)
-	}
-	return &Admin{AdminClient: ac, log: log}, nil
-}
-
 // Close closes the admin client and waits until its last logs are written.
 func (a *Admin) Close() {
 	a.AdminClient.Close()
-	if a.producer != nil {
-		a.producer.Close()
-		<-a.done
-	}
+	a.producer.Close()
+	<-a.done
 }
 
 // Logger is the logger the admin client was created with.

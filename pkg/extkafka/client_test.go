@@ -84,20 +84,6 @@ func TestNewAdminClose(t *testing.T) {
 	a.Close()
 }
 
-// TestAdminFromConsumer: the admin client made from a consumer answers
-// over the consumer's handle, and closing it leaves the consumer open.
-func TestAdminFromConsumer(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	c, err := NewConsumer(ConsumerConfig(Config{BootstrapServers: noBroker}, "g", GroupProtocolClassic, nil), zap.NewNop(), nil)
-	require.NoError(t, err)
-	a, err := NewAdminFromConsumer(c, zap.NewNop())
-	require.NoError(t, err)
-	a.Close()
-	_, err = c.Assignment()
-	require.NoError(t, err, "the consumer outlives its admin client")
-	require.NoError(t, c.Close())
-}
-
 func TestOwnLogsChannelRefused(t *testing.T) {
 	_, err := NewProducer(kafka.ConfigMap{"go.logs.channel": make(chan kafka.LogEvent)}, zap.NewNop(), nil)
 	require.ErrorContains(t, err, "go.logs.channel: set by extkafka")

@@ -51,11 +51,17 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 	lag := lagtime.New(cfg.Group, time.Now, lagtime.DefaultMaxSamples)
 	reg.MustRegister(lag)
 
-	// The clients first: they connect, and the consumer finds its group's
-	// coordinator, while the results topic is made sure of over the
-	// consumer's connections. The consumer subscribes, and so joins the
-	// group, only once that is done: a computer without its results topic
-	// never holds partitions.
+	probe.SetNotReady("creating the results topic " + cfg.ResultsTopic)
+	ac, err := extkafka.NewAdmin(extkafka.AdminConfig(cfg.Kafka), log)
+	if err != nil {
+		return err
+	}
+	_, err = extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{Name: cfg.ResultsTopic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor})
+	ac.Close()
+	if err != nil {
+		return err
+	}
+
 	consumer, err := extkafka.NewConsumer(cfg.ConsumerConfig(), log, stats)
 	if err != nil {
 		return err
@@ -73,6 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 		consumer.Close()
 		return err
 	}
+	probe.SetNotReady("waiting for a partition assignment")
 	producerEvents := make(chan struct{})
 	go func() {
 		defer close(producerEvents)
@@ -82,17 +89,6 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 		producer.Close() // closes its events channel
 		<-producerEvents
 	}()
-	probe.SetNotReady("creating the results topic " + cfg.ResultsTopic)
-	ac, err := extkafka.NewAdminFromConsumer(consumer, log)
-	if err == nil {
-		_, err = extkafka.EnsureTopic(ctx, ac, extkafka.TopicSpec{Name: cfg.ResultsTopic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor})
-		ac.Close()
-	}
-	if err != nil {
-		consumer.Close()
-		return err
-	}
-	probe.SetNotReady("waiting for a partition assignment")
 	log.Info("starting", zap.String("group", cfg.Group), zap.String("protocol", cfg.GroupProtocol),
 		zap.String("transactional_id", cfg.TransactionalID), zap.String("compute_topic", cfg.ComputeTopic), zap.String("results_topic", cfg.ResultsTopic))
 
