@@ -58,6 +58,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"unknown autoscaler", "computer.autoscaling.type=vpa", "autoscaling/type"},
 		{"unknown security protocol", "global.kafka.securityProtocol=tls", "securityProtocol"},
 		{"bad duration", "computer.batchAge=half-a-second", "batchAge"},
+		{"bad heartbeat interval", "computer.heartbeatInterval=250", "heartbeatInterval"},
 		{"bad KEDA kafka version", "computer.autoscaling.keda.version=4", "keda/version"},
 		{"negative partitions", "global.topics.compute.partitions=-1", "partitions"},
 	} {

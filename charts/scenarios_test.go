@@ -132,7 +132,7 @@ func TestScenarios(t *testing.T) {
 
 			require.Equal(t, map[string]string{
 				"BATCH_AGE": "500ms", "BATCH_CHUNKS": "400", "COMPUTE_TOPIC": "compute", "GROUP": "computer",
-				"GROUP_PROTOCOL": "classic", "KAFKA_BOOTSTRAP_SERVERS": "my-cluster-kafka-bootstrap:9092",
+				"GROUP_PROTOCOL": "classic", "HEARTBEAT_INTERVAL": "250ms", "KAFKA_BOOTSTRAP_SERVERS": "my-cluster-kafka-bootstrap:9092",
 				"KAFKA_CLIENT_ID": "ks-computer", "KAFKA_SECURITY_PROTOCOL": "plaintext", "KAFKA_STATS_INTERVAL": "15s",
 				"LOG_FORMAT": "json", "LOG_LEVEL": "info", "METRICS_ADDR": ":9090", "REPLICATION_FACTOR": "3",
 				"RESULTS_PARTITIONS": "6", "RESULTS_TOPIC": "results", "TRANSACTION_TIMEOUT": "15s",

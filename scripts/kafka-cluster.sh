@@ -4,7 +4,8 @@
 # form the controller quorum, and topics get three replicas with two in sync
 # (min.insync.replicas=2), as in production. Each node is a
 # scripts/kafka-local.sh broker of its own (port, directory, log, pid), so any
-# one can be stopped, killed, paused and started again on its own.
+# one can be stopped, killed, paused and started again on its own, with
+# kafka-local.sh's broker settings (such as the KIP-848 heartbeat interval).
 #
 #   scripts/kafka-cluster.sh start [N...]   start every node (or nodes N); the
 #                                           last line on stdout is the bootstrap list

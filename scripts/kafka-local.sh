@@ -336,6 +336,14 @@ num.partitions=1
 # consumer protocol of KIP-848 (group.protocol=consumer).
 group.coordinator.rebalance.protocols=classic,consumer
 group.initial.rebalance.delay.ms=0
+# KIP-848 members hear of a new assignment on their next heartbeat, whose
+# interval the broker sets (default and least 5 s): a computer that joins
+# waited for the others' heartbeat to give partitions up, then for its own
+# to take them, 5.3 s from its start to its first chunk. At 250 ms, about
+# 0.6 s; a heartbeat is one small request, four a second per member
+# (charts/README.md: the same on a production cluster).
+group.consumer.heartbeat.interval.ms=250
+group.consumer.min.heartbeat.interval.ms=250
 # A consumer that dies without leaving gives up its partitions after 10 s,
 # not 45 s, so that tests of failover stay short.
 group.consumer.session.timeout.ms=10000

@@ -57,8 +57,8 @@ func TestConsumerConfig(t *testing.T) {
 		want     map[string]any
 		absent   []string
 	}{
-		{protocol: "", want: map[string]any{"partition.assignment.strategy": "cooperative-sticky"}, absent: []string{"group.protocol"}},
-		{protocol: "classic", want: map[string]any{"partition.assignment.strategy": "cooperative-sticky"}, absent: []string{"group.protocol"}},
+		{protocol: "", want: map[string]any{"partition.assignment.strategy": "cooperative-sticky", "heartbeat.interval.ms": 250}, absent: []string{"group.protocol"}},
+		{protocol: "classic", want: map[string]any{"partition.assignment.strategy": "cooperative-sticky", "heartbeat.interval.ms": 250}, absent: []string{"group.protocol"}},
 		{protocol: "consumer", want: map[string]any{"group.protocol": "consumer"},
 			absent: []string{"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "group.protocol.type"}},
 	} {

@@ -108,9 +108,12 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.loadData(); err != nil {
 		return err
 	}
-	logf("== limits, in process")
-	if err := b.measureCPULimits(ctx); err != nil {
-		return fmt.Errorf("limits: %w", err)
+	whole := b.opts.only == ""
+	if whole {
+		logf("== limits, in process")
+		if err := b.measureCPULimits(ctx); err != nil {
+			return fmt.Errorf("limits: %w", err)
+		}
 	}
 
 	logf("starting a broker on port %d", b.opts.port)
@@ -138,10 +141,10 @@ func (b *bench) run(ctx context.Context) error {
 		fn   func(context.Context) error
 		on   bool
 	}{
-		{"warm-up", b.warmUp, true},
-		{"limits, the broker", b.measureBrokerLimits, true},
-		{"stages", b.measureStages, true},
-		{"end to end", b.measureEndToEnd, true},
+		{"warm-up", b.warmUp, whole},
+		{"limits, the broker", b.measureBrokerLimits, whole},
+		{"stages", b.measureStages, whole},
+		{"end to end", b.measureEndToEnd, whole},
 		{"rebalance", b.measureRebalance, b.opts.rebalance},
 		{"sweeps", b.measureSweeps, b.opts.sweeps},
 	}
@@ -296,6 +299,9 @@ func (b *bench) brokerCPU() time.Duration {
 func (b *bench) writeReport(loadBefore string) error {
 	r := &b.rep
 	r.Title = "kafka-scale benchmark, " + time.Now().Format("2006-01-02")
+	if b.opts.only != "" {
+		r.Title += ", " + b.opts.only + " only"
+	}
 	r.Command = "make bench"
 	if args := strings.Join(os.Args[1:], " "); args != "" {
 		r.Command = "go run ./bench/cmd/bench " + args
@@ -317,12 +323,16 @@ func (b *bench) writeReport(loadBefore string) error {
 			len(b.files), b.opts.year, report.Num(float64(b.opts.records)), report.Num(float64(b.records)),
 			report.Num(float64(b.limits.rawBytes)/1e6), report.Num(float64(b.limits.gzBytes)/1e6))},
 		{"topics", fmt.Sprintf("compute: %d partitions; results: 6 partitions; replication factor 1", b.opts.partitions)},
-		{"runs", fmt.Sprintf("%d of each pipeline measurement, %d of each in-process limit; the table gives their median, min and max", b.opts.runs, b.opts.limitRuns)},
+		{"runs", fmt.Sprintf("%d of each pipeline measurement, %d of each in-process limit, %d of the rebalance scenario per protocol; the table gives their median, min and max", b.opts.runs, b.opts.limitRuns, b.opts.startupRuns)},
 		{"defaults", fmt.Sprintf("reader --chunk-size %d --chunk-codec lz4 --parallel 2, producing with compression.type none (the records are compressed already), linger.ms %d, acks=all, idempotent; computer --batch-chunks %d --batch-age 500ms, fetch.queue.backoff.ms %d, producing its results lz4-compressed",
 			defaultChunkSize, defaultLinger, defaultBatchChunks, defaultFetchWait)},
 	}
 	if b.opts.sweeps {
 		r.Notes = append(r.Notes, b.choices())
+	}
+	if t := b.startupTable(); t != "" {
+		r.Notes = append(r.Notes, t)
+		fmt.Println(t)
 	}
 	r.Notes = append(r.Notes, b.targets())
 	dir := b.opts.out
@@ -332,7 +342,12 @@ func (b *bench) writeReport(loadBefore string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, time.Now().Format("2006-01-02")+".md")
+	name := time.Now().Format("2006-01-02")
+	if b.opts.only != "" {
+		// Not to overwrite the day's whole report.
+		name += "-" + b.opts.only
+	}
+	path := filepath.Join(dir, name+".md")
 	f, err := os.Create(path)
 	if err != nil {
 		return err

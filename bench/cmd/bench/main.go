@@ -36,6 +36,8 @@ type options struct {
 	out         string
 	sweeps      bool
 	rebalance   bool
+	only        string
+	startupRuns int
 	keep        bool
 	profileDir  string
 	partitions  int
@@ -90,6 +92,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.out, "out", "bench/results", "directory of the report, <date>.md")
 	fs.BoolVar(&o.sweeps, "sweeps", true, "measure the settings behind the defaults: chunk size, batch, linger, compression")
 	fs.BoolVar(&o.rebalance, "rebalance", true, "measure the computer's pause when a member joins and leaves")
+	fs.StringVar(&o.only, "only", "", "run one part alone: startup (a new computer's start to its first chunk, and the first's pause, for both protocols; a minute or two)")
+	fs.IntVar(&o.startupRuns, "startup-runs", 5, "runs of the rebalance scenario per protocol, which measures a new computer's start")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (data, logs) and print its path")
 	fs.StringVar(&o.profileDir, "profile", "", "directory to save 2 s CPU profiles of the first measured reader and computer in (reader.pprof, computer.pprof)")
 	chunkSizes := fs.String("chunk-sizes", "100,250,500,900", "chunk sizes of the sweep (records)")
@@ -126,7 +130,16 @@ func parseFlags(args []string) (*options, error) {
 			return nil, fmt.Errorf("--codecs: %q: want chunk-lz4, batch-<compression.type> or none", c)
 		}
 	}
+	switch o.only {
+	case "":
+	case onlyStartup:
+		o.rebalance, o.sweeps = true, false
+	default:
+		return nil, fmt.Errorf("--only %q: want startup", o.only)
+	}
 	switch {
+	case o.startupRuns < 1:
+		return nil, fmt.Errorf("--startup-runs %d: want at least 1", o.startupRuns)
 	case o.runs < 1 || o.limitRuns < 1:
 		return nil, fmt.Errorf("--runs %d, --limit-runs %d: want at least 1", o.runs, o.limitRuns)
 	case o.stageCopies < 1:

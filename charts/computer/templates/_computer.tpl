@@ -10,6 +10,7 @@ GROUP_PROTOCOL: {{ .Values.groupProtocol | quote }}
 BATCH_CHUNKS: {{ .Values.batchChunks | int | quote }}
 BATCH_AGE: {{ .Values.batchAge | quote }}
 TRANSACTION_TIMEOUT: {{ .Values.transactionTimeout | quote }}
+HEARTBEAT_INTERVAL: {{ .Values.heartbeatInterval | quote }}
 {{- end -}}
 
 {{/*

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 		return err
 	}
 
-	consumer, err := extkafka.NewConsumer(extkafka.ConsumerConfig(cfg.Kafka, cfg.Group, cfg.GroupProtocol, nil), log, stats)
+	consumer, err := extkafka.NewConsumer(cfg.ConsumerConfig(), log, stats)
 	if err != nil {
 		return err
 	}

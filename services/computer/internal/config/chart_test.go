@@ -18,6 +18,7 @@ func TestChartDefaults(t *testing.T) {
 		"batchChunks":        "BATCH_CHUNKS",
 		"batchAge":           "BATCH_AGE",
 		"transactionTimeout": "TRANSACTION_TIMEOUT",
+		"heartbeatInterval":  "HEARTBEAT_INTERVAL",
 		"group":              "GROUP",
 		"groupProtocol":      "GROUP_PROTOCOL",
 	})

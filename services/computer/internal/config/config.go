@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/flagenv"
 	"github.com/kafka-scale/kafka-scale/pkg/service"
@@ -23,6 +25,17 @@ const (
 	// DefaultTxnTimeout is short against extkafka's 60s: a crashed member's
 	// open transaction holds back the aggregator (read_committed) this long.
 	DefaultTxnTimeout = 15 * time.Second
+	// DefaultHeartbeatInterval is the classic protocol's heartbeat
+	// interval (extkafka says why it is short).
+	DefaultHeartbeatInterval = extkafka.DefaultHeartbeatInterval
+)
+
+// Bounds of --heartbeat-interval: a heartbeat every few milliseconds would
+// keep the coordinator busy for nothing, and librdkafka wants the interval
+// well below session.timeout.ms (45 s).
+const (
+	minHeartbeatInterval = 10 * time.Millisecond
+	maxHeartbeatInterval = 15 * time.Second
 )
 
 // Config is everything the computer is told.
@@ -39,6 +52,7 @@ type Config struct {
 	BatchChunks       int
 	BatchAge          time.Duration
 	TxnTimeout        time.Duration
+	HeartbeatInterval time.Duration
 	ProcessingLog     string
 }
 
@@ -59,6 +73,8 @@ func Parse(args []string, lookup func(string) (string, bool)) (*Config, error) {
 	fs.DurationVar(&c.BatchAge, "batch-age", DefaultBatchAge, "longest time a transaction stays open")
 	fs.DurationVar(&c.TxnTimeout, "transaction-timeout", DefaultTxnTimeout,
 		"broker-side transaction timeout and bound on commit/abort calls; a crashed member's open transaction holds back read_committed readers of the results topic this long")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval,
+		"heartbeat interval of the classic protocol: how soon a member hears of a rebalance, twice when a computer joins; with --group-protocol consumer the broker sets it (group.consumer.heartbeat.interval.ms)")
 	fs.StringVar(&c.ProcessingLog, "processing-log", "",
 		"file to append one line per processed chunk to: the Unix time in nanoseconds its processing ended (for measuring pauses such as rebalances); none when empty")
 	c.Common.RegisterFlags(fs, b)
@@ -109,5 +125,19 @@ func (c *Config) Validate() error {
 	if c.TxnTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--transaction-timeout %v: want at least 1s", c.TxnTimeout))
 	}
+	if c.HeartbeatInterval < minHeartbeatInterval || c.HeartbeatInterval > maxHeartbeatInterval {
+		errs = append(errs, fmt.Errorf("--heartbeat-interval %v: want %v to %v", c.HeartbeatInterval, minHeartbeatInterval, maxHeartbeatInterval))
+	}
 	return errors.Join(errs...)
+}
+
+// ConsumerConfig is the librdkafka configuration of the computer's
+// consumer: extkafka's, with the group settings of this configuration.
+func (c *Config) ConsumerConfig() kafka.ConfigMap {
+	var extra kafka.ConfigMap
+	if c.GroupProtocol == extkafka.GroupProtocolClassic {
+		// The consumer protocol rejects it: the broker owns the interval.
+		extra = kafka.ConfigMap{"heartbeat.interval.ms": int(c.HeartbeatInterval.Milliseconds())}
+	}
+	return extkafka.ConsumerConfig(c.Kafka, c.Group, c.GroupProtocol, extra)
 }

@@ -220,6 +220,9 @@ func (w *Worker) step() error {
 		w.wake = false
 		w.wakeFetcher()
 	}
+	if w.assigned == 0 {
+		w.wakeGroup()
+	}
 	switch e := ev.(type) {
 	case *kafka.Message:
 		if err := w.handle(e); err != nil {
@@ -276,6 +279,19 @@ func (w *Worker) wakeFetcher() {
 	tp := assigned[0]
 	w.waking.Go(func() { _, _, _ = w.consumer.QueryWatermarkOffsets(*tp.Topic, tp.Partition, wakeTimeoutMs) })
 }
+
+// wakeGroup runs librdkafka's group state machine now. librdkafka sends a
+// heartbeat, or a JoinGroup a rebalance asked for, only when its main
+// thread wakes: for a request of the application's or a broker's answer,
+// else on a timer up to a second later. A member with partitions makes such
+// requests all the time (commits ask for the group metadata); one waiting
+// for its first partitions makes none, and in make bench a new computer's
+// heartbeats went out 0.3 to 0.5 s apart instead of every 250 ms, and its
+// rejoin for the second round of a cooperative rebalance up to a second
+// late. Asking for the assignment is such a request, served by that thread
+// in microseconds: the worker makes it after every poll (at most ten a
+// second) while it holds no partition.
+func (w *Worker) wakeGroup() { _, _ = w.consumer.Assignment() }
 
 // wakeTimeoutMs bounds a wake request, which the shutdown waits for.
 const wakeTimeoutMs = 2000

@@ -45,6 +45,8 @@ type fakeConsumer struct {
 	assignErr error              // returned by the assign calls
 	revokeErr error              // returned by the unassign calls
 	unassigns int
+	// Assignment calls, each of which wakes librdkafka's group thread.
+	assignments int
 }
 
 func (c *fakeConsumer) SubscribeTopics(_ []string, cb kafka.RebalanceCb) error { c.cb = cb; return nil }
@@ -100,8 +102,11 @@ func (c *fakeConsumer) IncrementalUnassign(ps []kafka.TopicPartition) error {
 	})
 	return nil
 }
-func (c *fakeConsumer) Assignment() ([]kafka.TopicPartition, error) { return c.assigned, nil }
-func (c *fakeConsumer) AssignmentLost() bool                        { return c.lost }
+func (c *fakeConsumer) Assignment() ([]kafka.TopicPartition, error) {
+	c.assignments++
+	return c.assigned, nil
+}
+func (c *fakeConsumer) AssignmentLost() bool { return c.lost }
 func (c *fakeConsumer) Committed(ps []kafka.TopicPartition, _ int) ([]kafka.TopicPartition, error) {
 	out := make([]kafka.TopicPartition, len(ps))
 	for i, p := range ps {
@@ -607,4 +612,31 @@ func TestInitFailureClosesTheConsumer(t *testing.T) {
 	require.ErrorContains(t, err, "init transactions: ")
 	require.True(t, c.closed)
 	require.Nil(t, c.cb, "not subscribed")
+}
+
+// TestWakesTheGroupUntilAssigned: while a member holds no partition, each
+// poll is followed by a request that wakes librdkafka's group thread (its
+// heartbeats and rejoins wait for one); a member with partitions makes
+// none beyond its own.
+func TestWakesTheGroupUntilAssigned(t *testing.T) {
+	idle := []kafka.Event{nil, nil, nil, nil, nil, nil}
+	for _, tc := range []struct {
+		name   string
+		events []kafka.Event
+		min    int
+		max    int
+	}{
+		// One per poll (six empty, one that ends the script), and at
+		// most two more: the first lag sample, the fetcher's wake after an
+		// assignment.
+		{name: "no partitions", events: idle, min: 7, max: 8},
+		{name: "assigned", events: append([]kafka.Event{assign(0)}, idle...), min: 0, max: 2},
+		{name: "revoked", events: append([]kafka.Event{assign(0), revoke(0)}, idle...), min: 8, max: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := run(t, tc.events, &fakeProducer{}, false)
+			require.GreaterOrEqual(t, c.assignments, tc.min)
+			require.LessOrEqual(t, c.assignments, tc.max)
+		})
+	}
 }
