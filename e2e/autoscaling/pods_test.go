@@ -161,10 +161,29 @@ func (ps *pods) watchReady(ctx context.Context, name, ip string) {
 	ps.mu.Lock()
 	ps.all[name].readyAt = readyAt
 	ps.mu.Unlock()
+	// /readyz turns 200 as the partitions come, and the log line saying so
+	// reaches the kubelet's log file through containerd a moment later: read
+	// the log until it has both lines (or the pod goes).
 	var join, assigned time.Time
-	log, err := logs(ctx, ps.cs, ps.ns, name, false)
-	if err == nil {
-		join, assigned, err = joinTimes(log)
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var log []byte
+		if log, err = logs(ctx, ps.cs, ps.ns, name, false); err == nil {
+			if join, assigned, err = joinTimes(log); err == nil {
+				break
+			}
+		}
+		ps.mu.Lock()
+		gone := ps.all[name].deleting
+		ps.mu.Unlock()
+		if gone || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 	ps.mu.Lock()
 	ps.all[name].join, ps.all[name].assigned, ps.all[name].joinErr = join, assigned, err
