@@ -226,25 +226,36 @@ test-kube: deps $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_KUBE_IMAGES)),images-
 			KUBE_TEST_CENSUS_ADDR=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 3)) \
 			scripts/with-kafka.sh go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
 
-# Lag-based autoscaling end to end (docs/autoscaling.md): a control plane,
-# KEDA and a broker of its own. AUTOSCALING_DOCS=docs rewrites the committed
-# docs/autoscaling-run.csv and .png from the run.
+# Lag-based autoscaling end to end (docs/autoscaling.md): a control plane
+# with the real node (scripts/kube-local.sh), KEDA and a broker of its own,
+# each on ports apart from test-kube's; one real node runs per machine, so
+# test-kube's and a developer's must be stopped first. The pods run the
+# services' images (TEST_AUTOSCALING_IMAGES, by default built from the
+# Dockerfile first, as for test-kube) and reach the broker on the pod
+# bridge (KAFKA_EXTRA_LISTENER, the port after the controller's).
+# AUTOSCALING_DOCS=docs rewrites the committed docs/autoscaling-run.csv and
+# .png from the run.
 TEST_AUTOSCALING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-autoscaling KUBE_ETCD_PORT=23379 \
 	KUBE_APISERVER_PORT=27443 KUBE_CONTROLLER_MANAGER_PORT=21257 KUBE_SCHEDULER_PORT=21259 \
+	KUBE_KUBELET_PORT=21250 KUBE_KUBELET_HEALTHZ_PORT=21248 KUBE_PROXY_HEALTHZ_PORT=21256 \
+	KUBE_PROXY_METRICS_PORT=21249 KUBE_CONTAINERD_STREAM_PORT=21251 \
 	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-autoscaling KEDA_ADAPTER_PORT=27444 KEDA_ADAPTER_HTTP_PORT=28082 \
 	KEDA_OPERATOR_METRICS_PORT=28080 KEDA_OPERATOR_HEALTH_PORT=28081 KEDA_OPERATOR_GRPC_PORT=29666
 TEST_AUTOSCALING_KAFKA_PORT ?= 29192
+TEST_AUTOSCALING_IMAGES ?= $(foreach s,computer aggregator,$(IMAGES_LOCAL_OUT)/$(s).tar)
 AUTOSCALING_DOCS ?=
 
 .PHONY: test-autoscaling
-test-autoscaling: deps build ## KEDA scales real computers on lag: local broker, control plane and KEDA (scripts/keda-local.sh), the umbrella chart.
+test-autoscaling: deps build $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_AUTOSCALING_IMAGES)),images-local) ## KEDA scales real computer pods on lag: local broker, control plane with a real node, KEDA (scripts/keda-local.sh), the umbrella chart; then checks that the node left nothing.
 	export $(TEST_AUTOSCALING_ENV); \
-		trap 'scripts/keda-local.sh stop; scripts/kube-local.sh stop' EXIT; \
+		trap 'rc=$$?; scripts/keda-local.sh stop || rc=1; scripts/kube-local.sh stop || rc=1; scripts/kube-local.sh check || rc=1; exit $$rc' EXIT; \
 		scripts/kube-local.sh start; \
+		$(if $(strip $(TEST_AUTOSCALING_IMAGES)),scripts/kube-local.sh import $(TEST_AUTOSCALING_IMAGES);) \
 		eval "$$(scripts/kube-local.sh env)"; \
 		scripts/keda-local.sh start; \
-		KAFKA_PORT=$(TEST_AUTOSCALING_KAFKA_PORT) scripts/with-kafka.sh \
-			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 15m ./e2e/autoscaling/... \
+		KAFKA_PORT=$(TEST_AUTOSCALING_KAFKA_PORT) KAFKA_EXTRA_LISTENER=10.244.0.1:$$(($(TEST_AUTOSCALING_KAFKA_PORT) + 2)) \
+			scripts/with-kafka.sh \
+			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 20m ./e2e/autoscaling/... \
 			$(if $(AUTOSCALING_DOCS),-args -docs $(abspath $(AUTOSCALING_DOCS)))
 
 # Broker failures during a load on a three-node cluster of its own
