@@ -106,7 +106,7 @@ func (s *censusSite) serve(w http.ResponseWriter, r *http.Request) {
 	if f.gate == nil {
 		return
 	}
-	http.NewResponseController(w).Flush() //nolint:errcheck // a client gone shows in the next write
+	_ = http.NewResponseController(w).Flush() // a client gone shows in the next write
 	select {
 	case <-f.gate:
 	case <-r.Context().Done():
@@ -818,8 +818,8 @@ func TestKubeBrokerOutage(t *testing.T) {
 	readyPods(t, ns, "computer", "ghcr.io/kafka-scale/computer:"+imageTag(t), 1)
 	readyPods(t, ns, "aggregator", "ghcr.io/kafka-scale/aggregator:"+imageTag(t), 1)
 	ready := append(pods(t, ns, "computer"), pods(t, ns, "aggregator")...)
+	require.Equal(t, podNames(waited), podNames(ready), "the same pods became Ready")
 	for _, p := range ready {
-		require.Equal(t, podNames(waited), podNames(ready), "the same pods became Ready")
 		require.Zero(t, p.Status.ContainerStatuses[0].RestartCount, "%s restarted", p.Name)
 	}
 	logPods(t, "broker back", ready)
