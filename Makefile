@@ -202,7 +202,9 @@ charts-golden: ## Rewrite the charts' golden renders (charts/testdata/golden); r
 # machine, so a developer's must be stopped first. Its pods reach a broker of
 # its own on the host at the pod bridge's address (KAFKA_EXTRA_LISTENER, the
 # port after the controller's), and the reader a census site the test serves
-# there (KUBE_TEST_CENSUS_ADDR, the port after that). TEST_KUBE_IMAGES: image
+# there (KUBE_TEST_CENSUS_ADDR, the port after that; TestKubeBrokerOutage
+# opens a relay to the broker on the next one). -v: the tests log what each
+# step saw (pods, group members, results). TEST_KUBE_IMAGES: image
 # tarballs to import into the node before the tests,
 # ghcr.io/kafka-scale/<service>:<tag> with tag KUBE_TEST_IMAGE_TAG (default:
 # the charts' appVersion); by default the services' images, built from the
@@ -224,7 +226,7 @@ test-kube: deps $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_KUBE_IMAGES)),images-
 		eval "$$(scripts/kube-local.sh env)"; \
 		KAFKA_PORT=$(TEST_KUBE_KAFKA_PORT) KAFKA_EXTRA_LISTENER=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 2)) \
 			KUBE_TEST_CENSUS_ADDR=10.244.0.1:$$(($(TEST_KUBE_KAFKA_PORT) + 3)) \
-			scripts/with-kafka.sh go test $(GO_TEST_FLAGS) -count=1 -tags kube -run Kube -timeout 20m ./charts/...
+			scripts/with-kafka.sh go test $(GO_TEST_FLAGS) -v -count=1 -tags kube -run Kube -timeout 20m ./charts/...
 
 # Lag-based autoscaling end to end (docs/autoscaling.md): a control plane
 # with the real node (scripts/kube-local.sh), KEDA and a broker of its own,

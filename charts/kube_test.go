@@ -12,22 +12,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
-	"github.com/kafka-scale/kafka-scale/pkg/census"
-	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 )
@@ -456,126 +448,4 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		return err == nil && strings.TrimSpace(out) == "", out
 	})
 	t.Logf("uninstalled: none of the %d objects nor any pod left", len(objs))
-}
-
-// censusSite serves one generated month at ADDR/<year>/basic/<file>, the
-// layout of the Census Bureau's site, on the address KUBE_TEST_CENSUS_ADDR
-// (the pod bridge's, so that the reader's pod reaches it), and counts the
-// requests for it.
-func censusSite(t *testing.T, year, month int, body []byte) (baseURL string, hits *atomic.Int64) {
-	t.Helper()
-	addr := os.Getenv("KUBE_TEST_CENSUS_ADDR")
-	if addr == "" {
-		t.Fatal("KUBE_TEST_CENSUS_ADDR is not set: run make test-kube, or set it to 10.244.0.1:PORT")
-	}
-	l, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	hits = new(atomic.Int64)
-	path := fmt.Sprintf("/%d/basic/%s", year, census.FileName(year, month))
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
-		hits.Add(1)
-		w.Header().Set("Content-Type", "application/gzip")
-		_, _ = w.Write(body)
-	})}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		require.NoError(t, srv.Close())
-		require.ErrorIs(t, <-done, http.ErrServerClosed)
-	})
-	return "http://" + addr, hits
-}
-
-// aggregatorSources asks the aggregator's Service (its ClusterIP, routed by
-// kube-proxy from the host) for /v1/sources.
-func aggregatorSources(t *testing.T, ns string) ([]apiv1.Source, error) {
-	t.Helper()
-	out, err := kubectl(t, "", "get", "service", "-n", ns, "ks-aggregator", "-o",
-		`jsonpath={.spec.clusterIP}:{.spec.ports[?(@.name=="http")].port}`)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, out)
-	}
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + out + "/v1/sources")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET http://%s/v1/sources: %s", out, resp.Status)
-	}
-	var body apiv1.SourcesResponse
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("GET http://%s/v1/sources: %w", out, err)
-	}
-	return body.Sources, nil
-}
-
-// TestKubePipeline: the whole pipeline in pods. The reader's Job fetches a
-// generated month from a site on the host, the computers tabulate its
-// chunks, and the aggregator's API, reached through its Service, counts
-// every record of it.
-func TestKubePipeline(t *testing.T) {
-	requireCluster(t)
-	buildDeps(t)
-	const year, month = 2024, 3
-	var gz bytes.Buffer
-	want, err := censusgen.GenerateGzip(&gz, censusgen.Options{Year: year, Month: month, Records: 3000, Seed: 7})
-	require.NoError(t, err)
-	site, hits := censusSite(t, year, month, gz.Bytes())
-	ns := testNamespace(t)
-	t.Cleanup(func() {
-		if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
-			t.Logf("helm uninstall: %v: %s", err, out)
-		}
-	})
-
-	tag := imageTag(t)
-	helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
-		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
-		"--set", "global.topics.compute.replicas=1",
-		"--set", "global.topics.results.replicas=1",
-		"--set", "global.topics.state.replicas=1",
-		"--set", "computer.replicaCount=2",
-		"--set-string", fmt.Sprintf("reader.years=%d,reader.months=%d", year, month),
-		"--set", "reader.censusBaseUrl=" + site,
-		"--set", "reader.exitDelay=1s",
-	}, imageValues(t)...)...)
-	readyPods(t, ns, "computer", "ghcr.io/kafka-scale/computer:"+tag, 2)
-	readyPods(t, ns, "aggregator", "ghcr.io/kafka-scale/aggregator:"+tag, 1)
-
-	// The reader's pod ran the reader's image, fetched the month and ended
-	// well: the results that follow are its, not a former run's on this broker.
-	eventually(t, 2*time.Minute, "the reader's Job Complete", func() (bool, string) {
-		out, err := kubectl(t, "", "get", "jobs", "-n", ns, "-l", "app.kubernetes.io/instance=ks",
-			"-o", `jsonpath={range .items[*]}{.metadata.name} {.spec.template.spec.containers[0].image} {.status.succeeded}{"\n"}{end}`)
-		if err != nil {
-			return false, errors.Join(err, errors.New(out)).Error()
-		}
-		return strings.TrimSpace(out) != "" && strings.HasSuffix(strings.TrimSpace(out), " ghcr.io/kafka-scale/reader:"+tag+" 1"), out
-	})
-	require.Positive(t, hits.Load(), "the reader fetched the month from the site")
-
-	var last []apiv1.Source
-	eventually(t, 3*time.Minute, fmt.Sprintf("%d-%02d complete with %d records", year, month, want.Records), func() (bool, string) {
-		sources, err := aggregatorSources(t, ns)
-		if err != nil {
-			return false, err.Error()
-		}
-		last = sources
-		for _, s := range sources {
-			if s.Year == year && s.Month == month && s.Status == apiv1.StatusComplete {
-				return s.Counted == want.Records, fmt.Sprintf("%+v", s)
-			}
-		}
-		return false, fmt.Sprintf("%+v", sources)
-	})
-	require.Len(t, last, 1, "one source")
-	require.Equal(t, want.Lines, last[0].Records)
-	t.Logf("source %s %d-%02d: %s, %d records counted, fetched %d time(s)", last[0].Source, year, month,
-		last[0].Status, last[0].Counted, hits.Load())
 }
