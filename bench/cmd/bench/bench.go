@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
@@ -98,7 +97,7 @@ func (b *bench) script(args ...string) ([]byte, error) {
 }
 
 func (b *bench) run(ctx context.Context) error {
-	loadBefore := loadAvg()
+	loadBefore := machine.LoadAvg()
 	logf("work directory %s; load average %s", b.work, loadBefore)
 
 	// The data, and what one core does with it, before anything else runs.
@@ -309,13 +308,13 @@ func (b *bench) writeReport(loadBefore string) error {
 	_, rdver := kafka.LibraryVersion()
 	r.Machine = [][2]string{
 		{"cores", strconv.Itoa(runtime.NumCPU())},
-		{"CPU", cpuModel()},
+		{"CPU", machine.CPUModel()},
 		{"memory", memTotal()},
 		{"load average before", loadBefore},
-		{"load average after", loadAvg()},
+		{"load average after", machine.LoadAvg()},
 		{"Go", runtime.Version()},
 		{"librdkafka", rdver},
-		{"Kafka", b.kafkaVersion() + " (scripts/kafka-local.sh: one KRaft node on 127.0.0.1, default heap)"},
+		{"Kafka", machine.KafkaVersion(filepath.Join(b.brokerDir, "kafka.log")) + " (scripts/kafka-local.sh: one KRaft node on 127.0.0.1, default heap)"},
 		{"whole run", time.Since(b.started).Round(time.Second).String()},
 	}
 	r.Settings = [][2]string{
@@ -361,54 +360,6 @@ func (b *bench) writeReport(loadBefore string) error {
 	}
 	logf("report written to %s (%v in all)", path, time.Since(b.started).Round(time.Second))
 	return nil
-}
-
-func (b *bench) kafkaVersion() string {
-	f, err := os.Open(filepath.Join(b.brokerDir, "kafka.log"))
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	re := regexp.MustCompile(`Kafka version: (\S+)`)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			return m[1]
-		}
-	}
-	return "unknown"
-}
-
-// loadAvg is /proc/loadavg's 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// load1 is the 1-minute load average.
-func load1() float64 {
-	v, _ := strconv.ParseFloat(strings.Fields(loadAvg() + " 0")[0], 64)
-	return v
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 func memTotal() string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/klauspost/compress/gzip"
 
@@ -92,7 +93,7 @@ func (b *bench) measureCPULimits(ctx context.Context) error {
 	var parseRPS, parseMBps, tallyRPS, gzMBps, gzSec, stdMBps []report.Run
 	for range n {
 		for _, withTally := range []bool{false, true} {
-			l := load1()
+			l := machine.Load1()
 			passes := 0
 			recs, s, err := repeat(func() (int64, error) {
 				passes++
@@ -109,7 +110,7 @@ func (b *bench) measureCPULimits(ctx context.Context) error {
 				parseMBps = append(parseMBps, report.Run{Value: float64(passes) * float64(lf.rawBytes) / s / 1e6, Load: l})
 			}
 		}
-		l := load1()
+		l := machine.Load1()
 		passes := 0
 		raw, s, err := repeat(func() (int64, error) { passes++; return gunzipAll(lf.gz, readerGzip) })
 		if err != nil {
@@ -117,7 +118,7 @@ func (b *bench) measureCPULimits(ctx context.Context) error {
 		}
 		gzMBps = append(gzMBps, report.Run{Value: float64(raw) / s / 1e6, Load: l})
 		gzSec = append(gzSec, report.Run{Value: s / float64(passes), Load: l})
-		l = load1()
+		l = machine.Load1()
 		raw, s, err = repeat(func() (int64, error) { return gunzipAll(lf.gz, stdGzip) })
 		if err != nil {
 			return err
@@ -157,7 +158,7 @@ func (b *bench) measureBrokerLimits(ctx context.Context) error {
 		if err := b.createTopic(ctx, topic, b.opts.partitions); err != nil {
 			return err
 		}
-		l := load1()
+		l := machine.Load1()
 		cpu0 := b.brokerCPU()
 		st, err := b.produceChunks(ctx, topic, 500, 1, schema.CodecLZ4, nil)
 		if err != nil {
@@ -167,7 +168,7 @@ func (b *bench) measureBrokerLimits(ctx context.Context) error {
 		prodMBps = append(prodMBps, report.Run{Value: float64(st.bytes) / st.took.Seconds() / 1e6, Load: l})
 		prodRPS = append(prodRPS, report.Run{Value: float64(st.records) / st.took.Seconds(), Load: l})
 		prodCPU = append(prodCPU, report.Run{Value: cpu.Seconds(), Load: l})
-		l = load1()
+		l = machine.Load1()
 		cst, err := b.consumeAll(ctx, topic, b.opts.partitions, st.messages)
 		if err != nil {
 			return err

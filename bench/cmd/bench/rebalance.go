@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/bench/internal/stat"
@@ -88,7 +89,7 @@ func (b *bench) measureRebalance(ctx context.Context) error {
 			logf("rebalance %s warm-up: the second's start to its first chunk %v (not counted)", protocol.name, r.joinWait.Round(time.Millisecond))
 		}
 		for i := range b.opts.startupRuns {
-			l := load1()
+			l := machine.Load1()
 			r, err := b.runRebalance(ctx, fmt.Sprintf("rebalance-%s%d", protocol.flag, i), topic, protocol.flag)
 			if err != nil {
 				return err

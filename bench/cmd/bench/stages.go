@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
 	"github.com/kafka-scale/kafka-scale/bench/internal/stat"
@@ -47,7 +48,7 @@ type readerRun struct {
 // runReader loads every file into a new compute topic; args are more
 // reader flags.
 func (b *bench) runReader(ctx context.Context, name string, args ...string) (readerRun, error) {
-	r := readerRun{topic: b.topic("compute", name), load: load1()}
+	r := readerRun{topic: b.topic("compute", name), load: machine.Load1()}
 	all := []string{"--compute-topic", r.topic, "--partitions", strconv.Itoa(b.opts.partitions), "--metrics-addr", "127.0.0.1:0"}
 	for _, f := range b.files {
 		all = append(all, "--from-file", f)
@@ -129,7 +130,7 @@ type computerRun struct {
 // runComputers drains the compute topic of a reader run with replicas
 // computers in a new group; args are more computer flags.
 func (b *bench) runComputers(ctx context.Context, name string, in readerRun, replicas int, args ...string) (computerRun, error) {
-	r := computerRun{results: b.topic("results", name), load: load1(), records: in.records}
+	r := computerRun{results: b.topic("results", name), load: machine.Load1(), records: in.records}
 	group := b.topic("group", name)
 	ps := make([]*proc.Proc, replicas)
 	logs := make([]string, replicas)
@@ -352,7 +353,7 @@ func (b *bench) measureStages(ctx context.Context) error {
 
 	var fromStart, drain []report.Run
 	for i, c := range b.stages.computer1 {
-		l := load1()
+		l := machine.Load1()
 		s, d, err := b.runAggregator(ctx, fmt.Sprintf("stage%d", i), c.results, b.stages.prefilled)
 		if err != nil {
 			return err
@@ -485,7 +486,7 @@ func (b *bench) measureEndToEnd(ctx context.Context) error {
 	for _, replicas := range []int{1, 2} {
 		var secs, rps []report.Run
 		for i := range b.opts.runs {
-			l := load1()
+			l := machine.Load1()
 			took, err := b.runEndToEnd(ctx, fmt.Sprintf("e2e%d-x%d", i, replicas), replicas)
 			if err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/scale"
 )
 
@@ -36,7 +37,7 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	started, loadBefore := time.Now(), scale.LoadAvg()
+	started, loadBefore := time.Now(), machine.LoadAvg()
 	if cfg.Work, err = os.MkdirTemp("", "kafka-scale-benchscale-"); err != nil {
 		fmt.Fprintln(os.Stderr, "benchscale:", err)
 		return 1
@@ -138,7 +139,7 @@ func write(cfg *scale.Config, dir string, points []scale.Point, cluster *scale.P
 		Command:  "make bench-scale",
 		Plot:     filepath.Base(base) + ".png",
 		Points:   points,
-		Machine:  machine(loadBefore, started, cfg.KafkaVersion),
+		Machine:  machineRows(loadBefore, started, cfg.KafkaVersion),
 		Settings: scale.Settings(cfg),
 	}
 	if args := strings.Join(os.Args[1:], " "); args != "" {
@@ -170,31 +171,18 @@ func write(cfg *scale.Config, dir string, points []scale.Point, cluster *scale.P
 	return nil
 }
 
-func machine(loadBefore string, started time.Time, kafkaVersion string) [][2]string {
+func machineRows(loadBefore string, started time.Time, kafkaVersion string) [][2]string {
 	_, rdver := kafka.LibraryVersion()
 	return [][2]string{
 		{"cores", strconv.Itoa(runtime.NumCPU())},
-		{"CPU", cpuModel()},
+		{"CPU", machine.CPUModel()},
 		{"load average before", loadBefore},
-		{"load average after", scale.LoadAvg()},
+		{"load average after", machine.LoadAvg()},
 		{"Go", runtime.Version()},
 		{"librdkafka", rdver},
 		{"Kafka", kafkaVersion},
 		{"whole run", time.Since(started).Round(time.Second).String()},
 	}
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 // logf prints progress on stderr.

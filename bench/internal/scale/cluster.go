@@ -1,7 +1,6 @@
 package scale
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 )
@@ -170,19 +169,7 @@ func (c *Cluster) TopicBytes(topic string) int64 {
 
 // Version is the Kafka version the first broker logged at its start.
 func (c *Cluster) Version() string {
-	f, err := os.Open(filepath.Join(c.dirs[0], "kafka.log"))
-	if err != nil {
-		return "unknown"
-	}
-	defer f.Close()
-	re := regexp.MustCompile(`Kafka version: (\S+)`)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			return m[1]
-		}
-	}
-	return "unknown"
+	return machine.KafkaVersion(filepath.Join(c.dirs[0], "kafka.log"))
 }
 
 // partitionDirs are a topic's partition directories in a node's data

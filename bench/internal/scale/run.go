@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kafka-scale/kafka-scale/bench/internal/machine"
 	"github.com/kafka-scale/kafka-scale/bench/internal/proc"
 	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
@@ -96,7 +97,7 @@ type Runner struct {
 // aggregator and computers started and settled first, and measures it.
 // It deletes the run's topics afterwards.
 func (r *Runner) Run(ctx context.Context, name string, files []string, records int) (s Sample, err error) {
-	s = Sample{Months: len(files), Records: records, Load: Load1(),
+	s = Sample{Months: len(files), Records: records, Load: machine.Load1(),
 		CPU: map[string]time.Duration{}, PeakRSS: map[string]int64{}}
 	topic := func(kind string) string { return r.Prefix + "-" + kind + "-" + name }
 	compute, results, group := topic("compute"), topic("results"), topic("group")
@@ -417,23 +418,4 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 		busy += n
 	}
 	return time.Duration(busy) * time.Second / 100, nil // USER_HZ
-}
-
-// Load1 is the 1-minute load average.
-func Load1() float64 {
-	v, _ := strconv.ParseFloat(strings.Fields(LoadAvg() + " 0")[0], 64)
-	return v
-}
-
-// LoadAvg is /proc/loadavg's 1, 5 and 15 minute load averages.
-func LoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
