@@ -557,14 +557,7 @@ func TestKubePipeline(t *testing.T) {
 	site := newCensusSite(t)
 	brk := newBroker(t)
 	ns := testNamespace(t)
-	installed := false
-	t.Cleanup(func() {
-		if installed {
-			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
-				t.Logf("helm uninstall: %v: %s", err, out)
-			}
-		}
-	})
+	installed := uninstallAtCleanup(t, ns)
 	tag := imageTag(t)
 	computerImage, aggregatorImage := "ghcr.io/kafka-scale/computer:"+tag, "ghcr.io/kafka-scale/aggregator:"+tag
 
@@ -596,7 +589,7 @@ func TestKubePipeline(t *testing.T) {
 		"--set", "reader.censusBaseUrl=" + site.URL,
 		"--set", "reader.exitDelay=1s",
 	}, imageValues(t)...)...)
-	installed = true
+	*installed = true
 	readyPods(t, ns, "computer", computerImage, 2)
 	readyPods(t, ns, "aggregator", aggregatorImage, 1)
 	api := serviceAddr(t, ns)
@@ -693,7 +686,7 @@ func TestKubePipeline(t *testing.T) {
 
 	// 7. Uninstall leaves nothing behind.
 	uninstall(t, ns)
-	installed = false
+	*installed = false
 }
 
 // TestKubeBrokerOutage: a computer and an aggregator started while their
@@ -712,14 +705,7 @@ func TestKubeBrokerOutage(t *testing.T) {
 	target := podBroker(t)
 	brk := newBroker(t)
 	ns := testNamespace(t)
-	installed := false
-	t.Cleanup(func() {
-		if installed {
-			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
-				t.Logf("helm uninstall: %v: %s", err, out)
-			}
-		}
-	})
+	installed := uninstallAtCleanup(t, ns)
 	const group = "outage"
 	// Probes every two seconds, two failures a restart: a liveness failure
 	// while the broker is away would show within seconds.
@@ -754,7 +740,7 @@ func TestKubeBrokerOutage(t *testing.T) {
 	args = append(args, probes("computer")...)
 	args = append(args, probes("aggregator")...)
 	helm(t, append(args, imageValues(t)...)...)
-	installed = true
+	*installed = true
 
 	// Alive and not Ready for several liveness windows (initial delay plus
 	// two failed probes: 5 s), each poll failing at once on a restart or
@@ -826,7 +812,7 @@ func TestKubeBrokerOutage(t *testing.T) {
 	logPods(t, "broker back", ready)
 	brk.waitMembers(t, group, pods(t, ns, "computer"))
 	uninstall(t, ns)
-	installed = false
+	*installed = false
 }
 
 // getAdmin GETs path from pod's admin server (port 9090) at its address

@@ -368,14 +368,7 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 	requireCluster(t)
 	buildDeps(t)
 	ns := testNamespace(t)
-	installed := false
-	t.Cleanup(func() {
-		if installed {
-			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
-				t.Logf("helm uninstall: %v: %s", err, out)
-			}
-		}
-	})
+	installed := uninstallAtCleanup(t, ns)
 
 	tag := imageTag(t)
 	computer, aggregator := "ghcr.io/kafka-scale/computer:"+tag, "ghcr.io/kafka-scale/aggregator:"+tag
@@ -389,7 +382,7 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		"--set", "reader.enabled=false",
 		"--set", "computer.replicaCount=3",
 	}, imageValues(t)...)...)
-	installed = true
+	*installed = true
 	require.Contains(t, out, "kubectl port-forward -n "+ns+" svc/ks-aggregator 8080:8080", "NOTES tell how to reach the API")
 	require.Contains(t, out, "grafana_dashboard", "NOTES tell where the dashboards are")
 
@@ -437,7 +430,7 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 	// Uninstall removes every object of the release, and the pods.
 	objs = manifestObjects(t, ns)
 	helm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m")
-	installed = false
+	*installed = false
 	for _, obj := range objs {
 		out, err := kubectl(t, "", "get", "-n", ns, obj, "--ignore-not-found", "-o", "name")
 		require.NoError(t, err, out)
@@ -448,4 +441,20 @@ func TestKubeInstallScaleUninstall(t *testing.T) {
 		return err == nil && strings.TrimSpace(out) == "", out
 	})
 	t.Logf("uninstalled: none of the %d objects nor any pod left", len(objs))
+}
+
+// uninstallAtCleanup uninstalls the release ks from ns when the test ends,
+// if the flag it returns says the release is installed: a test sets it once
+// helm install has succeeded and clears it once it has uninstalled.
+func uninstallAtCleanup(t *testing.T, ns string) *bool {
+	t.Helper()
+	installed := new(bool)
+	t.Cleanup(func() {
+		if *installed {
+			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
+				t.Logf("helm uninstall: %v: %s", err, out)
+			}
+		}
+	})
+	return installed
 }
