@@ -396,23 +396,35 @@ func cfsQuota(t *testing.T, uid string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// requireImages fails at once unless the node has the computer's and the
-// aggregator's images, which make test-autoscaling imports.
+// requireImages fails unless the node has the computer's and the
+// aggregator's images, which make test-autoscaling imports. The kubelet
+// reports them in the Node's status some seconds after the import (at its
+// next status update), so they are waited for, a minute at most.
 func requireImages(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
-	nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
-	require.NoError(t, err)
-	require.Len(t, nodes.Items, 1, "one node")
-	have := map[string]bool{}
-	for _, img := range nodes.Items[0].Status.Images {
-		for _, n := range img.Names {
-			have[n] = true
+	harness.Eventually(t, time.Minute, func() (bool, string) {
+		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
 		}
-	}
-	for _, svc := range []string{"computer", "aggregator"} {
-		image := "ghcr.io/kafka-scale/" + svc + ":" + appVersion(t)
-		require.True(t, have[image], "node %s lacks %s: make test-autoscaling imports it (scripts/kube-local.sh import)", nodes.Items[0].Name, image)
-	}
+		if len(nodes.Items) != 1 {
+			return false, fmt.Sprintf("%d nodes, want one", len(nodes.Items))
+		}
+		have := map[string]bool{}
+		for _, img := range nodes.Items[0].Status.Images {
+			for _, n := range img.Names {
+				have[n] = true
+			}
+		}
+		var missing []string
+		for _, svc := range []string{"computer", "aggregator"} {
+			if image := "ghcr.io/kafka-scale/" + svc + ":" + appVersion(t); !have[image] {
+				missing = append(missing, image)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("node %s lacks %s: make test-autoscaling imports them (scripts/kube-local.sh import)",
+			nodes.Items[0].Name, strings.Join(missing, ", "))
+	})
 }
 
 // appVersion is the umbrella chart's, the images' tag by default.
