@@ -553,10 +553,13 @@ func TestKubePipeline(t *testing.T) {
 	requireCluster(t)
 	buildDeps(t)
 	const year, records = 2024, 40000
-	const group, computeTopic = "pipeline", "pipeline-compute"
 	site := newCensusSite(t)
 	brk := newBroker(t)
 	ns := testNamespace(t)
+	// Names of this run's own: a broker kept from an earlier run holds that
+	// run's topics, group and aggregator state.
+	group := "pipeline-" + strings.TrimPrefix(ns, "kafka-scale-test-")
+	computeTopic := group + "-compute"
 	installed := uninstallAtCleanup(t, ns)
 	tag := imageTag(t)
 	computerImage, aggregatorImage := "ghcr.io/kafka-scale/computer:"+tag, "ghcr.io/kafka-scale/aggregator:"+tag
@@ -579,7 +582,7 @@ func TestKubePipeline(t *testing.T) {
 	helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
 		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
 		"--set", "global.topics.compute.name=" + computeTopic,
-		"--set", "global.topics.results.name=pipeline-results",
+		"--set", "global.topics.results.name=" + group + "-results",
 		"--set", "global.topics.compute.replicas=1",
 		"--set", "global.topics.results.replicas=1",
 		"--set", "global.topics.state.replicas=1",
@@ -706,7 +709,8 @@ func TestKubeBrokerOutage(t *testing.T) {
 	brk := newBroker(t)
 	ns := testNamespace(t)
 	installed := uninstallAtCleanup(t, ns)
-	const group = "outage"
+	// Names of this run's own, as in TestKubePipeline.
+	group := "outage-" + strings.TrimPrefix(ns, "kafka-scale-test-")
 	// Probes every two seconds, two failures a restart: a liveness failure
 	// while the broker is away would show within seconds.
 	probes := func(svc string) []string {
@@ -720,12 +724,12 @@ func TestKubeBrokerOutage(t *testing.T) {
 	// No reader runs in this release: the test creates the compute topic
 	// that the computer subscribes to, on the broker's host listener.
 	compute := harness.NewPipeline(t, "outage")
-	compute.ComputeTopic = "outage-compute"
+	compute.ComputeTopic = group + "-compute"
 	compute.CreateComputeTopic(12)
 	args := []string{"install", "ks", Umbrella, "-n", ns, "--timeout", "5m",
 		"--set", "global.kafka.bootstrapServers=" + relayAddr,
-		"--set", "global.topics.compute.name=outage-compute",
-		"--set", "global.topics.results.name=outage-results",
+		"--set", "global.topics.compute.name=" + compute.ComputeTopic,
+		"--set", "global.topics.results.name=" + group + "-results",
 		"--set", "global.topics.compute.replicas=1",
 		"--set", "global.topics.results.replicas=1",
 		"--set", "global.topics.state.replicas=1",
