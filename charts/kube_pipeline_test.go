@@ -43,7 +43,7 @@ import (
 
 // censusFile is one month as the site serves it. A file with a gate sends
 // the first half of its body, then waits for the gate to close before
-// sending the rest, so that the test knows a load is under way (half its
+// sending the rest (over restPace), so that the test knows a load is under way (half its
 // records counted, the rest still to come) when it strikes.
 type censusFile struct {
 	body []byte
@@ -112,8 +112,30 @@ func (s *censusSite) serve(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	_, _ = w.Write(f.body[half:])
+	// The rest comes at a pace, as over a slow link, so that faults struck
+	// right after the release land while its records still arrive.
+	rest := f.body[half:]
+	tick := time.NewTicker(restPace / restPieces)
+	defer tick.Stop()
+	for i := range restPieces {
+		piece := rest[i*len(rest)/restPieces : (i+1)*len(rest)/restPieces]
+		if _, err := w.Write(piece); err != nil {
+			return
+		}
+		_ = http.NewResponseController(w).Flush()
+		select {
+		case <-tick.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
 }
+
+// A gated file's second half is sent in restPieces pieces over restPace.
+const (
+	restPieces = 10
+	restPace   = 5 * time.Second
+)
 
 // load is a set of generated months and what they must tabulate to.
 type load struct {
