@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -85,15 +83,8 @@ func (b *bench) close() {
 }
 
 func (b *bench) script(args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(b.opts.root, "scripts", "kafka-local.sh"), args...)
-	cmd.Env = append(os.Environ(), "KAFKA_PORT="+strconv.Itoa(b.opts.port), "KAFKA_LOCAL_DIR="+b.brokerDir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return append(out, stderr.Bytes()...), err
-	}
-	return out, nil
+	return proc.Script(context.Background(), filepath.Join(b.opts.root, "scripts", "kafka-local.sh"),
+		[]string{"KAFKA_PORT=" + strconv.Itoa(b.opts.port), "KAFKA_LOCAL_DIR=" + b.brokerDir}, args...)
 }
 
 func (b *bench) run(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -245,4 +246,19 @@ func SaveProfile(ctx context.Context, adminAddr string, d time.Duration, path st
 		return err
 	}
 	return os.WriteFile(path, body, 0o644)
+}
+
+// Script runs a script of the repository's (kafka-local.sh, kafka-cluster.sh)
+// with env added to the environment, and returns its standard output; on
+// failure, its standard error follows, for the error's message.
+func Script(ctx context.Context, path string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return append(out, stderr.Bytes()...), err
+	}
+	return out, nil
 }

@@ -1,12 +1,10 @@
 package scale
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -71,15 +69,7 @@ func (c *Cluster) start(ctx context.Context) error {
 }
 
 func (c *Cluster) run(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, c.script, args...)
-	cmd.Env = append(os.Environ(), c.env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return append(out, stderr.Bytes()...), err
-	}
-	return out, nil
+	return proc.Script(ctx, c.script, c.env, args...)
 }
 
 // Close stops the brokers and deletes their directories.
