@@ -88,6 +88,12 @@ func TestE2EObservability(t *testing.T) {
 		n, _, err := harness.Metric(context.Background(), agg.Addr("admin", time.Second), `kafka_scale_aggregator_chunks_total{outcome="duplicate"}`)
 		return err == nil && n > 0, "the reloaded mar17 gave no duplicate yet"
 	})
+	// Every client's statistics reach the metrics, the aggregator's
+	// transactional producer's too: its events channel is served.
+	harness.Eventually(t, time.Minute, func() (bool, string) {
+		_, n, err := harness.MetricSum(context.Background(), agg.Addr("admin", time.Second), "kafka_scale_kafka_producer_transaction_state")
+		return err == nil && n > 0, fmt.Sprintf("the aggregator reports no producer_transaction_state (%d series, %v)", n, err)
+	})
 
 	// Prometheus has scraped the final state, and evaluated every rule on it.
 	done := time.Now()

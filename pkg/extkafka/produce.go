@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.uber.org/zap"
 )
 
 // Producer is the part of *kafka.Producer that Produce uses.
@@ -29,5 +30,39 @@ func Produce(ctx context.Context, p Producer, msg *kafka.Message) (waits int, er
 		}
 		waits++
 		p.Flush(100)
+	}
+}
+
+// TransactionalEvents are the settings of a transactional producer whose
+// events ServeProducerEvents serves: no report per message, since a failed
+// delivery fails the transaction's commit, and a small events channel. The
+// default buffer, a million events, is 16 MB that Go counts as live heap,
+// so that the heap grows to twice that before it is collected.
+func TransactionalEvents() kafka.ConfigMap {
+	return kafka.ConfigMap{"go.delivery.reports": false, "go.events.channel.size": 1000}
+}
+
+// ServeProducerEvents handles what a producer reports on its events
+// channel until the channel is closed: statistics go to stats (which may
+// be nil), errors and failed deliveries to the log. A producer's channel
+// must be served: unserved, it keeps statistics, errors and delivery
+// reports in memory until it is full, and then stops the producer's
+// event loop.
+func ServeProducerEvents(events <-chan kafka.Event, stats *Stats, log *zap.Logger) {
+	for ev := range events {
+		switch e := ev.(type) {
+		case *kafka.Stats:
+			if stats != nil {
+				if err := stats.Update(e.String()); err != nil {
+					log.Warn("librdkafka statistics", zap.Error(err))
+				}
+			}
+		case kafka.Error:
+			log.Warn("producer error", zap.Error(e), zap.Bool("fatal", e.IsFatal()))
+		case *kafka.Message:
+			if e.TopicPartition.Error != nil {
+				log.Warn("message not delivered", zap.Error(e.TopicPartition.Error))
+			}
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 type queue struct {
@@ -51,4 +53,20 @@ func TestProduce(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestServeProducerEvents(t *testing.T) {
+	topic := "results"
+	core, logs := observer.New(zap.WarnLevel)
+	events := make(chan kafka.Event, 3)
+	events <- kafka.NewError(kafka.ErrAllBrokersDown, "all brokers down", false)
+	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Error: kafka.NewError(kafka.ErrMsgTimedOut, "timed out", false)}}
+	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}}
+	close(events)
+	ServeProducerEvents(events, nil, zap.New(core)) // returns once the channel is closed
+	var msgs []string
+	for _, e := range logs.All() {
+		msgs = append(msgs, e.Message)
+	}
+	require.Equal(t, []string{"producer error", "message not delivered"}, msgs)
 }

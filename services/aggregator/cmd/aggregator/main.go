@@ -78,13 +78,21 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) (err er
 		return err
 	}
 	defer stateConsumer.Close()
-	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID(), kafka.ConfigMap{
-		"transaction.timeout.ms": strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10),
-	}), log, stats)
+	extra := extkafka.TransactionalEvents()
+	extra["transaction.timeout.ms"] = strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10)
+	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID(), extra), log, stats)
 	if err != nil {
 		return err
 	}
-	defer producer.Close()
+	producerEvents := make(chan struct{})
+	go func() {
+		defer close(producerEvents)
+		extkafka.ServeProducerEvents(producer.Events(), stats, log)
+	}()
+	defer func() {
+		producer.Close() // closes its events channel
+		<-producerEvents
+	}()
 
 	in := ingest.New(ingest.Config{ResultsTopic: cfg.ResultsTopic, StateTopic: cfg.StateTopic,
 		Group: cfg.Group(), TransactionalID: cfg.TransactionalID(),

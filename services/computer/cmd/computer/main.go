@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
 
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
@@ -66,15 +65,9 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 	if err != nil {
 		return err
 	}
-	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID, kafka.ConfigMap{
-		"transaction.timeout.ms": strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10),
-		// A failed delivery fails the transaction's commit: no report per
-		// result, and a small events channel, which ServeProducerEvents
-		// empties (the default buffer, a million events, is 16 MB that
-		// every garbage collection scans).
-		"go.delivery.reports":    false,
-		"go.events.channel.size": 1000,
-	}), log, stats)
+	extra := extkafka.TransactionalEvents()
+	extra["transaction.timeout.ms"] = strconv.FormatInt(cfg.TxnTimeout.Milliseconds(), 10)
+	producer, err := extkafka.NewProducer(extkafka.TransactionalProducerConfig(cfg.Kafka, cfg.TransactionalID, extra), log, stats)
 	if err != nil {
 		consumer.Close()
 		return err
@@ -83,7 +76,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 	producerEvents := make(chan struct{})
 	go func() {
 		defer close(producerEvents)
-		worker.ServeProducerEvents(producer.Events(), stats, log)
+		extkafka.ServeProducerEvents(producer.Events(), stats, log)
 	}()
 	defer func() {
 		producer.Close() // closes its events channel

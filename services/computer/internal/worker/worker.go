@@ -692,31 +692,6 @@ func (w *Worker) revoke(partitions []kafka.TopicPartition) error {
 	return errors.Join(errs...)
 }
 
-// ServeProducerEvents handles what the transactional producer reports on
-// its events channel until the channel is closed: statistics go to stats
-// (which may be nil), errors to the log. The producer is created without
-// per-message delivery reports, since a failed delivery fails the commit;
-// the channel still carries statistics and errors, and an unserved channel
-// would keep each of them in memory until it is full.
-func ServeProducerEvents(events <-chan kafka.Event, stats *extkafka.Stats, log *zap.Logger) {
-	for ev := range events {
-		switch e := ev.(type) {
-		case *kafka.Stats:
-			if stats != nil {
-				if err := stats.Update(e.String()); err != nil {
-					log.Warn("librdkafka statistics", zap.Error(err))
-				}
-			}
-		case kafka.Error:
-			log.Warn("producer error", zap.Error(e), zap.Bool("fatal", e.IsFatal()))
-		case *kafka.Message:
-			if e.TopicPartition.Error != nil {
-				log.Warn("result not delivered", zap.Error(e.TopicPartition.Error))
-			}
-		}
-	}
-}
-
 // Metrics are the computer's loop series.
 type Metrics struct {
 	MessagesRead       prometheus.Counter

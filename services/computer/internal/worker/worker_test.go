@@ -530,21 +530,6 @@ func TestProcessingLogWriteFailureStopsOnlyTheLog(t *testing.T) {
 	require.Equal(t, []string{"init", "begin", "offsets", "commit", "begin", "offsets", "commit"}, p.calls)
 }
 
-func TestServeProducerEvents(t *testing.T) {
-	core, logs := observer.New(zap.WarnLevel)
-	events := make(chan kafka.Event, 3)
-	events <- kafka.NewError(kafka.ErrAllBrokersDown, "all brokers down", false)
-	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Error: kafka.NewError(kafka.ErrMsgTimedOut, "timed out", false)}}
-	events <- &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic}}
-	close(events)
-	ServeProducerEvents(events, nil, zap.New(core)) // returns once the channel is closed
-	var msgs []string
-	for _, e := range logs.All() {
-		msgs = append(msgs, e.Message)
-	}
-	require.Equal(t, []string{"producer error", "result not delivered"}, msgs)
-}
-
 // confluent-kafka-go ignores the rebalance callback's return value: what
 // the callback failed to do ends Run with an error that says what failed,
 // and the partitions revoked are given up all the same.
