@@ -35,9 +35,14 @@ type Producer interface {
 // which is all it reads (by default confluent-kafka-go copies the key and
 // value of every delivered message back into Go memory). Chunks whose
 // records the loader compresses itself are not compressed again. Batches
-// linger extkafka.LoaderLingerMs: the reader is a batch job.
+// linger extkafka.LoaderLingerMs: the reader is a batch job. The events
+// channel, which handleEvents empties as reports come, holds 1,000 events,
+// not confluent-kafka-go's million: that buffer is 16 MB of live heap, which
+// lets the Go heap grow to twice that before a collection, so the reader's
+// resident memory grew with the length of a load.
 func ProducerConfig(codec schema.Codec) kafka.ConfigMap {
-	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": extkafka.LoaderLingerMs}
+	cm := kafka.ConfigMap{"go.delivery.report.fields": "none", "linger.ms": extkafka.LoaderLingerMs,
+		"go.events.channel.size": 1000}
 	if codec != schema.CodecNone {
 		cm["compression.type"] = "none"
 	}

@@ -139,6 +139,7 @@ func TestProducerConfig(t *testing.T) {
 			cm := ProducerConfig(tc.codec)
 			require.Equal(t, "none", cm["go.delivery.report.fields"])
 			require.Equal(t, extkafka.LoaderLingerMs, cm["linger.ms"])
+			require.Equal(t, 1000, cm["go.events.channel.size"], "a small events channel")
 			require.Equal(t, tc.wantCompression, cm["compression.type"])
 			cm["bootstrap.servers"] = "127.0.0.1:1"
 			p, err := kafka.NewProducer(&cm)
