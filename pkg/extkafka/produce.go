@@ -42,6 +42,21 @@ func TransactionalEvents() kafka.ConfigMap {
 	return kafka.ConfigMap{"go.delivery.reports": false, "go.events.channel.size": 1000}
 }
 
+// ServeProducer serves p's events channel with ServeProducerEvents until
+// p is closed. The function it returns closes p and waits until its last
+// events are handled.
+func ServeProducer(p *kafka.Producer, stats *Stats, log *zap.Logger) (closeProducer func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ServeProducerEvents(p.Events(), stats, log)
+	}()
+	return func() {
+		p.Close() // closes its events channel
+		<-done
+	}
+}
+
 // ServeProducerEvents handles what a producer reports on its events
 // channel until the channel is closed: statistics go to stats (which may
 // be nil), errors and failed deliveries to the log. A producer's channel

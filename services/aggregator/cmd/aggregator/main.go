@@ -84,15 +84,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) (err er
 	if err != nil {
 		return err
 	}
-	producerEvents := make(chan struct{})
-	go func() {
-		defer close(producerEvents)
-		extkafka.ServeProducerEvents(producer.Events(), stats, log)
-	}()
-	defer func() {
-		producer.Close() // closes its events channel
-		<-producerEvents
-	}()
+	defer extkafka.ServeProducer(producer, stats, log)()
 
 	in := ingest.New(ingest.Config{ResultsTopic: cfg.ResultsTopic, StateTopic: cfg.StateTopic,
 		Group: cfg.Group(), TransactionalID: cfg.TransactionalID(),

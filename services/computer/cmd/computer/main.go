@@ -73,15 +73,7 @@ func serve(ctx context.Context, cfg *config.Config, rt *service.Runtime) error {
 		return err
 	}
 	probe.SetNotReady("waiting for a partition assignment")
-	producerEvents := make(chan struct{})
-	go func() {
-		defer close(producerEvents)
-		extkafka.ServeProducerEvents(producer.Events(), stats, log)
-	}()
-	defer func() {
-		producer.Close() // closes its events channel
-		<-producerEvents
-	}()
+	defer extkafka.ServeProducer(producer, stats, log)()
 	log.Info("starting", zap.String("group", cfg.Group), zap.String("protocol", cfg.GroupProtocol),
 		zap.String("transactional_id", cfg.TransactionalID), zap.String("compute_topic", cfg.ComputeTopic), zap.String("results_topic", cfg.ResultsTopic))
 
