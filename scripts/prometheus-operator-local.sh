@@ -53,7 +53,7 @@ operator_version=$(go -C "$module" list -m -f '{{.Version}}' github.com/promethe
 prometheus_bin=/usr/bin/prometheus
 
 cache=$(absolute "${KAFKA_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale}")
-stamp=$(sha256sum "$module/go.sum" "$module/apiforward/main.go" | sha256sum | cut -c1-16)
+stamp=$(cat "$module/go.sum" "$module/apiforward/main.go" | sha256sum | cut -c1-16)
 pdir=$cache/prometheus-operator/$stamp
 bin=$pdir/bin
 images=$pdir/images
@@ -126,6 +126,7 @@ oci_image() { # rootfs name entrypoint out.tar
 build_prometheus_image() {
 	local r lib
 	r=$(mktemp -d "$pdir/rootfs.XXXXXX")
+	chmod 755 "$r" # mktemp's 0700 would keep the pod's non-root user out of /
 	mkdir -p "$r/bin" "$r/etc/prometheus" "$r/prometheus" "$r/tmp"
 	chmod 1777 "$r/tmp" "$r/prometheus"
 	cp "$prometheus_bin" "$r/bin/prometheus"
@@ -140,6 +141,7 @@ build_prometheus_image() {
 build_reloader_image() {
 	local r
 	r=$(mktemp -d "$pdir/rootfs.XXXXXX")
+	chmod 755 "$r"
 	mkdir -p "$r/bin" "$r/tmp"
 	chmod 1777 "$r/tmp"
 	cp "$bin/prometheus-config-reloader" "$r/bin/prometheus-config-reloader"
