@@ -186,6 +186,9 @@ func (l *Loader) loadSource(ctx context.Context, s *source.Source, p *progress, 
 	p.mu.Unlock()
 	r, format, err := s.Records(raw)
 	if err != nil {
+		// Not a census file at all (neither gzip, zip nor records): as
+		// unreadable as one that breaks off half-way.
+		l.Metrics.ReadErrors.Inc()
 		return fmt.Errorf("source %s: %w", s.Name, err)
 	}
 	l.Log.Info("reading source", zap.String("source", s.Name), zap.String("fingerprint", fp), zap.String("format", format))
@@ -376,7 +379,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Bytes: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_records_bytes_total",
 			Help: "Bytes of records read, decompressed, line ends included."}),
 		ReadErrors: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_read_errors_total",
-			Help: "Census files that could not be read to their end (truncated, corrupt)."}),
+			Help: "Census files that could not be read to their end (truncated, corrupt, or no census file at all)."}),
 		ProduceErrors: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_produce_errors_total",
 			Help: "Chunks the producer failed to deliver."}),
 		QueueFull: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "kafka_scale_reader_queue_full_total",

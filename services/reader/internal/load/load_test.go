@@ -149,6 +149,49 @@ func TestProducerConfig(t *testing.T) {
 	}
 }
 
+// TestLoadUnreadable: a file that is no census file fails its source with
+// an error naming it and is counted as a read error when it is found,
+// before the load ends; the other months load.
+func TestLoadUnreadable(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write([]byte(strings.Repeat(strings.Repeat("1", 1000)+"\r\n", 25)))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	for _, tc := range []struct {
+		name, body, wantErr string
+	}{
+		{"not compressed", "<html>maintenance</html>", "neither gzip nor zip"},
+		{"a broken gzip header", "\x1f\x8bnot really", "gzip header"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/2025/basic/sep25pub.dat.gz":
+					_, _ = w.Write(gz.Bytes())
+				case "/2025/basic/oct25pub.dat.gz":
+					_, _ = w.Write([]byte(tc.body))
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			h := &source.HTTP{Client: srv.Client(), BaseURL: srv.URL, Log: zaptest.NewLogger(t), Retry: source.Retry{Attempts: 1}}
+			reg := prometheus.NewRegistry()
+			p := &fakeProducer{events: make(chan kafka.Event)}
+			l := &Loader{Producer: p, Topic: "compute", ChunkSize: 10, Codec: schema.CodecLZ4, Parallel: 1, Log: zaptest.NewLogger(t), Metrics: NewMetrics(reg)}
+			reports, err := l.Load(context.Background(), []*source.Source{h.Census(2025, 10), h.Census(2025, 9)})
+			require.ErrorContains(t, err, tc.wantErr)
+			require.Equal(t, StatusFailed, reports[0].Status)
+			require.Contains(t, reports[0].Error, "oct25pub.dat.gz")
+			require.Equal(t, StatusOK, reports[1].Status)
+			require.EqualValues(t, 25, reports[1].Records)
+			require.Equal(t, 1.0, testutil.ToFloat64(l.Metrics.ReadErrors), "the unreadable file is a read error")
+			require.Equal(t, 1.0, testutil.ToFloat64(l.Metrics.Sources.WithLabelValues(StatusFailed)))
+		})
+	}
+}
+
 // TestLoadMonthNotPublished: a month the site does not have is reported as
 // such, in the report, the metric and one empty chunk, and the other months
 // load.
