@@ -6,17 +6,19 @@
 # release=$PROMETHEUS_RELEASE in every namespace.
 #
 # The operator, its config reloader and a relay are built once from
-# tools/prometheus-operator/go.mod into the cache. The operator's CRDs are
-# applied from that module's example/prometheus-operator-crd-full in the
-# module cache. The Prometheus pod's two images are built here as OCI layouts
-# and imported into the node: Debian's prometheus binary (package prometheus)
-# under quay.io/prometheus/prometheus:<its version>, and the reloader under
-# quay.io/prometheus-operator/prometheus-config-reloader:<operator version>.
+# tools/prometheus-operator/go.mod into the cache, and Prometheus from
+# tools/prometheus/go.mod. The operator's CRDs are applied from that module's
+# example/prometheus-operator-crd-full in the module cache. The Prometheus
+# pod's two images are built here as OCI layouts and imported into the node:
+# Prometheus under quay.io/prometheus/prometheus:<its version>, and the
+# reloader under quay.io/prometheus-operator/prometheus-config-reloader:<operator version>.
 #
-# Debian 12's prometheus (2.42) is built without Kubernetes service discovery:
-# it rejects the operator's kubernetes_sd_configs ("field kubernetes_sd_configs
-# not found in type config.ScrapeConfig"), so its pod runs but scrapes nothing
-# a PodMonitor selects. A Prometheus built with it is still to be put here.
+# Prometheus is built from source, not taken from Debian: Debian 12's
+# prometheus (2.42) is built without Kubernetes service discovery and rejects
+# the operator's kubernetes_sd_configs ("field kubernetes_sd_configs not found
+# in type config.ScrapeConfig"). The build keeps only the Kubernetes and file
+# discovery (build tags remove_all_sd,enable_kubernetes_sd) and takes several
+# minutes the first time.
 #
 # The API server listens on 127.0.0.1 only, which pods cannot reach; the relay
 # (apiforward) listens on the node's bridge address and passes connections on,
@@ -41,7 +43,7 @@
 #   KUBE_APISERVER_PORT              6443: where the relay sends to (kube-local.sh's variable)
 #   PROMETHEUS_OPERATOR_LOCAL_START_TIMEOUT 180 s, PROMETHEUS_OPERATOR_LOCAL_STOP_TIMEOUT 20 s
 #   KAFKA_SCALE_CACHE                ${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale: the build goes to
-#                                    prometheus-operator/<go.sum's sha256> (bin/, images/)
+#                                    prometheus-operator/<the go.sum files' sha256> (bin/, images/)
 set -euo pipefail
 
 prog=prometheus-operator-local
@@ -51,14 +53,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/local.sh"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 module=$root/tools/prometheus-operator
+prom_module=$root/tools/prometheus
 
 export GOWORK=off
 
 operator_version=$(go -C "$module" list -m -f '{{.Version}}' github.com/prometheus-operator/prometheus-operator)
-prometheus_bin=/usr/bin/prometheus
+# The Go module's v0.3MM.P is Prometheus's release 3.MM.P.
+prom_module_version=$(go -C "$prom_module" list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+[[ $prom_module_version =~ ^v0\.3([0-9][0-9])\.([0-9]+)$ ]] ||
+	die "tools/prometheus pins github.com/prometheus/prometheus $prom_module_version, not a v0.3MM.P version"
+prometheus_version=v3.$((10#${BASH_REMATCH[1]})).${BASH_REMATCH[2]}
 
 cache=$(absolute "${KAFKA_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-scale}")
-stamp=$(cat "$module/go.sum" "$module/apiforward/main.go" | sha256sum | cut -c1-16)
+stamp=$(cat "$module/go.sum" "$module/apiforward/main.go" "$prom_module/go.sum" | sha256sum | cut -c1-16)
 pdir=$cache/prometheus-operator/$stamp
 bin=$pdir/bin
 images=$pdir/images
@@ -86,12 +93,7 @@ components=(apiforward prometheus-operator)
 
 # --- install -----------------------------------------------------------------
 
-prometheus_version() {
-	[ -x "$prometheus_bin" ] || die "$prometheus_bin not found (Debian package prometheus)"
-	"$prometheus_bin" --version 2>&1 | sed -nE '1s/^prometheus, version ([0-9]+\.[0-9]+\.[0-9]+).*/v\1/p'
-}
-
-prometheus_image() { echo "quay.io/prometheus/prometheus:$(prometheus_version)"; }
+prometheus_image() { echo "quay.io/prometheus/prometheus:$prometheus_version"; }
 reloader_image() { echo "quay.io/prometheus-operator/prometheus-config-reloader:$operator_version"; }
 
 # Writes a blob of the layout from a file; prints its digest's hex and size.
@@ -126,19 +128,15 @@ oci_image() { # rootfs name entrypoint out.tar
 	rm -rf "$w"
 }
 
-# The Prometheus image: Debian's binary with the loader and libraries it
-# needs (ldd), /prometheus for the TSDB, writable by the pod's user.
+# The Prometheus image: the static binary, /prometheus for the TSDB,
+# writable by the pod's user.
 build_prometheus_image() {
-	local r lib
+	local r
 	r=$(mktemp -d "$pdir/rootfs.XXXXXX")
 	chmod 755 "$r" # mktemp's 0700 would keep the pod's non-root user out of /
 	mkdir -p "$r/bin" "$r/etc/prometheus" "$r/prometheus" "$r/tmp"
 	chmod 1777 "$r/tmp" "$r/prometheus"
-	cp "$prometheus_bin" "$r/bin/prometheus"
-	for lib in $(ldd "$prometheus_bin" | grep -oE '/[^ ]+'); do
-		mkdir -p "$r$(dirname "$lib")"
-		cp -L "$lib" "$r$lib"
-	done
+	cp "$bin/prometheus" "$r/bin/prometheus"
 	oci_image "$r" "$(prometheus_image)" /bin/prometheus "$images/prometheus.tar"
 	rm -rf "$r"
 }
@@ -156,8 +154,30 @@ build_reloader_image() {
 
 built() {
 	[ -x "$bin/prometheus-operator" ] && [ -x "$bin/prometheus-config-reloader" ] && [ -x "$bin/apiforward" ] &&
-		[ -s "$images/prometheus.tar" ] && [ -s "$images/prometheus-config-reloader.tar" ] &&
-		[ "$(cat "$images/.prometheus" 2>/dev/null)" = "$(prometheus_image)" ]
+		[ -x "$bin/prometheus" ] && [ -s "$images/prometheus.tar" ] && [ -s "$images/prometheus-config-reloader.tar" ]
+}
+
+# Prometheus $prometheus_version from tools/prometheus: static, with its
+# version stamped as the release's build does (a plain go build leaves it
+# empty, in --version and /api/v1/status/buildinfo), and without the web
+# UI's assets (the tests use the API).
+build_prometheus() {
+	log "building Prometheus $prometheus_version ($prom_module_version of its Go module) into $bin; the first build takes 10-20 minutes"
+	local t0=$SECONDS tmp=$pdir/prometheus.tmp
+	local v=github.com/prometheus/common/version
+	local ldflags="-s -w -X $v.Version=${prometheus_version#v} -X $v.Revision=$prom_module_version -X $v.Branch=HEAD -X $v.BuildUser=kafka-scale -X $v.BuildDate=19700101-00:00:00"
+	rm -f "$tmp"
+	mkdir -p "$bin"
+	if ! (cd "$prom_module" && nice -n 10 env CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false \
+		-tags remove_all_sd,enable_kubernetes_sd -ldflags "$ldflags" -o "$tmp" github.com/prometheus/prometheus/cmd/prometheus) \
+		>"$pdir/prometheus-build.log" 2>&1; then
+		tail -n 30 "$pdir/prometheus-build.log" >&2
+		rm -f "$tmp"
+		die "building Prometheus failed; the output is in $pdir/prometheus-build.log"
+	fi
+	"$tmp" --version >/dev/null 2>&1 || die "the Prometheus built ($tmp) does not run"
+	mv -f "$tmp" "$bin/prometheus"
+	log "built in $((SECONDS - t0)) s"
 }
 
 cmd_install() {
@@ -187,10 +207,12 @@ cmd_install() {
 		rmdir "$tmp"
 		log "built in $((SECONDS - t0)) s"
 	fi
+	if ! [ -x "$bin/prometheus" ]; then
+		build_prometheus
+	fi
 	mkdir -p "$images"
 	build_prometheus_image
 	build_reloader_image
-	prometheus_image >"$images/.prometheus"
 	exec 8>&-
 }
 
@@ -263,7 +285,7 @@ metadata:
   namespace: $namespace
 spec:
   image: $(prometheus_image)
-  version: $(prometheus_version)
+  version: $prometheus_version
   imagePullPolicy: Never
   replicas: 1
   serviceAccountName: prometheus
