@@ -5,26 +5,23 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafka-scale/kafka-scale/e2e/harness"
+	"github.com/kafka-scale/kafka-scale/e2e/promcheck"
 	"github.com/kafka-scale/kafka-scale/pkg/apiv1"
 	"github.com/kafka-scale/kafka-scale/pkg/census"
 	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
@@ -102,67 +99,15 @@ func TestE2EObservability(t *testing.T) {
 	rules := prom.waitRules(t, time.Minute, done)
 	end := time.Now()
 
-	vars := strings.NewReplacer(
-		"$namespace", namespace,
-		"$group", p.Group,
-		"$__rate_interval", "15s",
-		"$__interval", "1s",
-		"$__range", strconv.Itoa(int(end.Sub(start).Seconds())+1)+"s",
-	)
-	var table strings.Builder
-	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DASHBOARD\tPANEL\tQUERY\tSERIES")
-	var empty []string
-	missing := map[string]bool{}
-	for _, d := range loadDashboards(t, filepath.Join(root, "dashboards")) {
-		for _, panel := range d.panels {
-			for _, q := range panel.targets {
-				expr := vars.Replace(q.expr)
-				var n int
-				if q.instant {
-					n = prom.instant(t, expr, end)
-				} else {
-					n = prom.rangeQuery(t, expr, start, end)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%d\n", d.name, panel.title, q.refID, q.legend, n)
-				if n == 0 {
-					absent := prom.absentMetrics(t, q.expr, namespace, start, end)
-					for _, m := range absent {
-						missing[m] = true
-					}
-					if !allKnownGaps(absent) {
-						empty = append(empty, fmt.Sprintf("%s / %s / %s: %s", d.name, panel.title, q.refID, expr))
-					}
-				}
-			}
-		}
-	}
-	fmt.Fprintln(tw, "\nRULE\tHEALTH\tSTATE\tSERIES\tINPUTS (series in the run)")
-	var unhealthy []string
-	for _, r := range rules {
-		n := prom.instant(t, r.Query, end)
-		var inputs []string
-		for _, m := range metricNames(r.Query) {
-			c := prom.instant(t, fmt.Sprintf(`last_over_time({__name__=%q, namespace=%q}[%ds])`, m, namespace, int(end.Sub(start).Seconds())+1), end)
-			inputs = append(inputs, fmt.Sprintf("%s=%d", m, c))
-			if c == 0 {
-				missing[m] = true
-				if _, known := knownGaps[m]; !known {
-					unhealthy = append(unhealthy, fmt.Sprintf("%s reads %s, which has no series", r.Name, m))
-				}
-			}
-		}
-		state := r.State
-		if r.Type == "alerting" && prom.instant(t, fmt.Sprintf(`max_over_time(ALERTS{alertname=%q, alertstate="firing"}[%ds])`, r.Name, int(end.Sub(start).Seconds())+1), end) > 0 {
-			state += ", fired during the run"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.Name, r.Health, state, n, strings.Join(inputs, " "))
-		if r.Health != "ok" {
-			unhealthy = append(unhealthy, fmt.Sprintf("%s: health %s: %s", r.Name, r.Health, r.LastError))
-		}
-	}
-	require.NoError(t, tw.Flush())
-	t.Logf("series per dashboard query (range queries over the %v run, instant ones at its end) and per rule:\n%s", end.Sub(start).Round(time.Second), table.String())
+	dashboards, err := promcheck.Dashboards(filepath.Join(root, "dashboards"))
+	require.NoError(t, err)
+	check := promcheck.Check{Client: prom.client, Namespace: namespace, Group: p.Group, Start: start, End: end,
+		Step: time.Second, RateInterval: 15 * time.Second, KnownGaps: knownGaps}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	report, err := check.Run(ctx, dashboards, rules)
+	require.NoError(t, err)
+	t.Logf("series per dashboard query (range queries over the %v run, instant ones at its end) and per rule:\n%s", end.Sub(start).Round(time.Second), report.Table())
 
 	window := strconv.Itoa(int(end.Sub(start).Seconds())+1) + "s"
 	for _, m := range []string{"kafka_scale_consumer_lag_records", "kafka_scale_consumer_lag_seconds"} {
@@ -170,26 +115,19 @@ func TestE2EObservability(t *testing.T) {
 			prom.value(t, fmt.Sprintf(`max(max_over_time(%s{namespace=%q, group=%q}[%s]))`, m, namespace, p.Group, window), end))
 	}
 
-	names := slices.Sorted(func(yield func(string) bool) {
-		for m := range missing {
-			if !yield(m) {
-				return
-			}
-		}
-	})
-	for _, m := range names {
+	for _, m := range report.Missing {
 		if why, known := knownGaps[m]; known {
 			t.Logf("known gap: %s has no series: %s", m, why)
 		}
 	}
 	for m := range knownGaps {
-		if !missing[m] {
+		if !slices.Contains(report.Missing, m) {
 			t.Logf("%s has series now: take it off knownGaps", m)
 		}
 	}
-	if len(empty) > 0 || len(unhealthy) > 0 {
+	if len(report.Empty) > 0 || len(report.Unhealthy) > 0 {
 		t.Errorf("metrics with no series in the run: %s\nqueries without series:\n  %s\nrules:\n  %s",
-			strings.Join(names, ", "), strings.Join(empty, "\n  "), strings.Join(unhealthy, "\n  "))
+			strings.Join(report.Missing, ", "), strings.Join(report.Empty, "\n  "), strings.Join(report.Unhealthy, "\n  "))
 	}
 
 	c1.Stop(time.Minute)
@@ -199,18 +137,10 @@ func TestE2EObservability(t *testing.T) {
 }
 
 // knownGaps are metrics the dashboards or rules read that this run cannot
-// be expected to show yet, and why. A query whose only absent metrics are
-// here is logged, not failed; take a metric off once it is there.
+// be expected to show yet, and why (promcheck.Check.KnownGaps). A query
+// whose only absent metrics are here is logged, not failed; take a metric
+// off once it is there.
 var knownGaps = map[string]string{}
-
-func allKnownGaps(absent []string) bool {
-	for _, m := range absent {
-		if _, known := knownGaps[m]; !known {
-			return false
-		}
-	}
-	return len(absent) > 0
-}
 
 // observedCensus serves four months of 2017, throttled so that the reader
 // lives through several scrapes: jan fails once with a 500, feb is cut
@@ -309,8 +239,9 @@ type scrapeTarget struct{ pod, container, addr string }
 
 // promServer is a Prometheus started for one test.
 type promServer struct {
-	proc *harness.Proc
-	base string
+	proc   *harness.Proc
+	base   string
+	client promcheck.Client
 }
 
 // startPrometheus runs prometheus scraping targets every second, with the
@@ -339,7 +270,7 @@ func startPrometheus(t *testing.T, bin, namespace string, targets []scrapeTarget
 		"--web.listen-address=" + addr,
 		"--log.level=warn",
 	})
-	s := &promServer{proc: proc, base: "http://" + addr}
+	s := &promServer{proc: proc, base: "http://" + addr, client: promcheck.Client{URL: "http://" + addr}}
 	harness.Eventually(t, time.Minute, func() (bool, string) {
 		if proc.Exited() {
 			return false, "prometheus exited: " + proc.Log()
@@ -350,79 +281,27 @@ func startPrometheus(t *testing.T, bin, namespace string, targets []scrapeTarget
 	return s
 }
 
-type promResponse struct {
-	Status string `json:"status"`
-	Error  string `json:"error"`
-	Data   struct {
-		ResultType string            `json:"resultType"`
-		Result     []json.RawMessage `json:"result"`
-		Groups     []struct {
-			Rules []promRule `json:"rules"`
-		} `json:"groups"`
-	} `json:"data"`
-}
-
-type promRule struct {
-	Name           string    `json:"name"`
-	Query          string    `json:"query"`
-	Type           string    `json:"type"`
-	Health         string    `json:"health"`
-	State          string    `json:"state"`
-	LastError      string    `json:"lastError"`
-	LastEvaluation time.Time `json:"lastEvaluation"`
-}
-
-func (s *promServer) api(t *testing.T, path string, form url.Values) promResponse {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var req *http.Request
-	var err error
-	if form == nil { // /api/v1/rules takes GET only
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, strings.NewReader(form.Encode()))
-		if req != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-	}
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var r promResponse
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r), path)
-	require.Equal(t, "success", r.Status, "%s %v: %s", path, form, r.Error)
-	return r
-}
-
 // instant is the number of series expr has at ts.
 func (s *promServer) instant(t *testing.T, expr string, ts time.Time) int {
 	t.Helper()
-	r := s.api(t, "/api/v1/query", url.Values{"query": {expr}, "time": {unix(ts)}})
-	return len(r.Data.Result)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.client.Query(ctx, expr, ts)
+	require.NoError(t, err)
+	return n
 }
 
 // value is the value of the single series expr has at ts, or "none".
 func (s *promServer) value(t *testing.T, expr string, ts time.Time) string {
 	t.Helper()
-	r := s.api(t, "/api/v1/query", url.Values{"query": {expr}, "time": {unix(ts)}})
-	if len(r.Data.Result) != 1 {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := s.client.Value(ctx, expr, ts)
+	require.NoError(t, err)
+	if v == "" {
 		return "none"
 	}
-	var sample struct {
-		Value [2]any `json:"value"`
-	}
-	require.NoError(t, json.Unmarshal(r.Data.Result[0], &sample))
-	return fmt.Sprint(sample.Value[1])
-}
-
-// rangeQuery is the number of series expr has between start and end, as a
-// Grafana time series panel asks for them.
-func (s *promServer) rangeQuery(t *testing.T, expr string, start, end time.Time) int {
-	t.Helper()
-	r := s.api(t, "/api/v1/query_range", url.Values{"query": {expr}, "start": {unix(start)}, "end": {unix(end)}, "step": {"1"}})
-	return len(r.Data.Result)
+	return v
 }
 
 func (s *promServer) waitFor(t *testing.T, timeout time.Duration, expr, what string) {
@@ -433,12 +312,18 @@ func (s *promServer) waitFor(t *testing.T, timeout time.Duration, expr, what str
 }
 
 // waitRules returns the rules once each has been evaluated after since.
-func (s *promServer) waitRules(t *testing.T, timeout time.Duration, since time.Time) []promRule {
+func (s *promServer) waitRules(t *testing.T, timeout time.Duration, since time.Time) []promcheck.Rule {
 	t.Helper()
-	var rules []promRule
+	var rules []promcheck.Rule
 	harness.Eventually(t, timeout, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		groups, err := s.client.Rules(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
 		rules = rules[:0]
-		for _, g := range s.api(t, "/api/v1/rules", nil).Data.Groups {
+		for _, g := range groups {
 			rules = append(rules, g.Rules...)
 		}
 		for _, r := range rules {
@@ -449,91 +334,4 @@ func (s *promServer) waitRules(t *testing.T, timeout time.Duration, since time.T
 		return len(rules) > 0, "no rules loaded"
 	})
 	return rules
-}
-
-// absentMetrics are the metrics expr reads that have no series in the
-// namespace between start and end.
-func (s *promServer) absentMetrics(t *testing.T, expr, namespace string, start, end time.Time) []string {
-	t.Helper()
-	var out []string
-	for _, m := range metricNames(expr) {
-		if s.instant(t, fmt.Sprintf(`last_over_time({__name__=%q, namespace=%q}[%ds])`, m, namespace, int(end.Sub(start).Seconds())+1), end) == 0 {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-var metricName = regexp.MustCompile(`\bkafka_scale[a-z0-9_:]*`)
-
-func metricNames(expr string) []string {
-	names := metricName.FindAllString(expr, -1)
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-func unix(ts time.Time) string { return strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64) }
-
-type dashboardQueries struct {
-	name   string
-	panels []panelQueries
-}
-
-type panelQueries struct {
-	title   string
-	targets []struct {
-		expr, refID, legend string
-		instant             bool
-	}
-}
-
-// loadDashboards reads the queries of every dashboard JSON in dir.
-func loadDashboards(t *testing.T, dir string) []dashboardQueries {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files, "no dashboards in %s", dir)
-	type jsonPanel struct {
-		Title   string `json:"title"`
-		Targets []struct {
-			Expr         string `json:"expr"`
-			RefID        string `json:"refId"`
-			LegendFormat string `json:"legendFormat"`
-			Instant      bool   `json:"instant"`
-		} `json:"targets"`
-		Panels []json.RawMessage `json:"panels"`
-	}
-	var out []dashboardQueries
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var d struct {
-			Panels []jsonPanel `json:"panels"`
-		}
-		require.NoError(t, json.Unmarshal(b, &d), f)
-		dq := dashboardQueries{name: strings.TrimSuffix(filepath.Base(f), ".json")}
-		var add func(p jsonPanel)
-		add = func(p jsonPanel) {
-			pq := panelQueries{title: p.Title}
-			for _, tg := range p.Targets {
-				pq.targets = append(pq.targets, struct {
-					expr, refID, legend string
-					instant             bool
-				}{tg.Expr, tg.RefID, tg.LegendFormat, tg.Instant})
-			}
-			if len(pq.targets) > 0 {
-				dq.panels = append(dq.panels, pq)
-			}
-			for _, raw := range p.Panels { // a collapsed row's panels
-				var child jsonPanel
-				require.NoError(t, json.Unmarshal(raw, &child))
-				add(child)
-			}
-		}
-		for _, p := range d.Panels {
-			add(p)
-		}
-		out = append(out, dq)
-	}
-	return out
 }
