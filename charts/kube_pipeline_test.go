@@ -48,6 +48,8 @@ import (
 type censusFile struct {
 	body []byte
 	gate chan struct{}
+	// fail is how many requests for it are answered 503 before it is sent.
+	fail atomic.Int32
 }
 
 // censusSite serves files (by path, /<year>/basic/<file> as on the Census
@@ -91,6 +93,10 @@ func (s *censusSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if f == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if f.fail.Add(-1) >= 0 {
+		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
 	}
 	s.hits.Add(1)
@@ -149,13 +155,24 @@ type load struct {
 // loads are held half-way until release.
 func (s *censusSite) addLoad(t *testing.T, year int, months []int, records int, gated bool) *load {
 	t.Helper()
+	return s.addLoadWith(t, year, months, records, gated, nil)
+}
+
+// addLoadWith is addLoad with each month's generator options changed by
+// opts (bad lines, say) before it is generated.
+func (s *censusSite) addLoadWith(t *testing.T, year int, months []int, records int, gated bool, opts func(*censusgen.Options)) *load {
+	t.Helper()
 	l := &load{months: months, want: tally.New(), site: s}
 	if gated {
 		l.gate = make(chan struct{})
 	}
 	for _, m := range months {
 		var gz bytes.Buffer
-		exp, err := censusgen.GenerateGzip(&gz, censusgen.Options{Year: year, Month: m, Records: records, Seed: uint64(100 + m)})
+		o := censusgen.Options{Year: year, Month: m, Records: records, Seed: uint64(100 + m)}
+		if opts != nil {
+			opts(&o)
+		}
+		exp, err := censusgen.GenerateGzip(&gz, o)
 		require.NoError(t, err)
 		l.want.Merge(exp.Tally)
 		s.mu.Lock()

@@ -2,128 +2,49 @@
 
 package charts
 
-// The monitoring test: the umbrella chart's PodMonitors and PrometheusRule as
-// a real prometheus-operator acts on them. scripts/prometheus-operator-local.sh
-// runs the operator and a Prometheus that selects release=$PROMETHEUS_RELEASE,
-// as kube-prometheus-stack's does; make test-monitoring starts it beside the
+// The monitoring test: the umbrella chart's PodMonitors, PrometheusRule and
+// dashboards as a real prometheus-operator and the Prometheus it runs act on
+// them. scripts/prometheus-operator-local.sh runs the operator and a
+// Prometheus that selects release=$PROMETHEUS_RELEASE, as
+// kube-prometheus-stack's does; make test-monitoring starts it beside the
 // cluster and the broker, and sets PROMETHEUS_URL to its pod.
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafka-scale/kafka-scale/e2e/promcheck"
+	"github.com/kafka-scale/kafka-scale/pkg/census"
+	"github.com/kafka-scale/kafka-scale/pkg/censusgen"
 )
 
-// prometheusAPI is the Prometheus that the operator configured.
-type prometheusAPI struct{ base string }
-
-func requirePrometheus(t *testing.T) (prometheusAPI, string) {
+// requirePrometheus is the Prometheus that the operator configured, and the
+// release label its selectors match.
+func requirePrometheus(t *testing.T) (promcheck.Client, string) {
 	t.Helper()
 	base, release := os.Getenv("PROMETHEUS_URL"), os.Getenv("PROMETHEUS_RELEASE")
 	if base == "" || release == "" {
 		t.Fatal(`PROMETHEUS_URL or PROMETHEUS_RELEASE is not set: run make test-monitoring, or scripts/prometheus-operator-local.sh start and eval "$(scripts/prometheus-operator-local.sh env)"`)
 	}
-	return prometheusAPI{base: base}, release
+	return promcheck.Client{URL: base}, release
 }
 
-// get decodes the data of a GET on the API into v.
-func (p prometheusAPI) get(t *testing.T, path string, q url.Values, v any) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	u := p.base + path
-	if q != nil {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return fmt.Errorf("request %s: %w", u, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("get %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return fmt.Errorf("decode %s: %w", u, err)
-	}
-	if r.Status != "success" {
-		return fmt.Errorf("get %s: %s: %s", u, r.Status, r.Error)
-	}
-	if err := json.Unmarshal(r.Data, v); err != nil {
-		return fmt.Errorf("decode data of %s: %w", u, err)
-	}
-	return nil
+func promCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
-type promTarget struct {
-	Labels     map[string]string `json:"labels"`
-	ScrapePool string            `json:"scrapePool"`
-	Health     string            `json:"health"`
-	LastError  string            `json:"lastError"`
-}
-
-func (p prometheusAPI) targets(t *testing.T) ([]promTarget, error) {
-	var d struct {
-		ActiveTargets []promTarget `json:"activeTargets"`
-	}
-	err := p.get(t, "/api/v1/targets", url.Values{"state": {"active"}}, &d)
-	return d.ActiveTargets, err
-}
-
-type promRuleGroup struct {
-	Name  string `json:"name"`
-	File  string `json:"file"`
-	Rules []struct {
-		Name      string `json:"name"`
-		Type      string `json:"type"`
-		Health    string `json:"health"`
-		LastError string `json:"lastError"`
-		State     string `json:"state"`
-	} `json:"rules"`
-}
-
-func (p prometheusAPI) ruleGroups(t *testing.T, ns string) ([]promRuleGroup, error) {
-	var d struct {
-		Groups []promRuleGroup `json:"groups"`
-	}
-	if err := p.get(t, "/api/v1/rules", nil, &d); err != nil {
-		return nil, err
-	}
-	// The operator writes each PrometheusRule to a file named for its
-	// namespace and name.
-	var out []promRuleGroup
-	for _, g := range d.Groups {
-		if strings.Contains(g.File, ns+"-") {
-			out = append(out, g)
-		}
-	}
-	return out, nil
-}
-
-func (p prometheusAPI) series(t *testing.T, expr string) (int, error) {
-	var d struct {
-		Result []json.RawMessage `json:"result"`
-	}
-	err := p.get(t, "/api/v1/query", url.Values{"query": {expr}}, &d)
-	return len(d.Result), err
-}
-
-// nsTargets are the targets of ns's pods, by their PodMonitor's scrape pool.
-func nsTargets(ts []promTarget, ns string) []promTarget {
-	var out []promTarget
+// nsTargets are the active targets of ns's pods.
+func nsTargets(ts []promcheck.Target, ns string) []promcheck.Target {
+	var out []promcheck.Target
 	for _, tg := range ts {
 		if tg.Labels["namespace"] == ns {
 			out = append(out, tg)
@@ -132,27 +53,71 @@ func nsTargets(ts []promTarget, ns string) []promTarget {
 	return out
 }
 
-// TestMonitoringOperator: prometheus-operator finds the chart's pods
-// through its PodMonitors alone and loads its PrometheusRule, and lets both
-// go when the release label no longer matches.
+// nsRuleGroups are the rule groups of ns's PrometheusRules: the operator
+// writes each to a file named for its namespace and name.
+func nsRuleGroups(gs []promcheck.RuleGroup, ns string) []promcheck.RuleGroup {
+	var out []promcheck.RuleGroup
+	for _, g := range gs {
+		if strings.Contains(filepath.Base(g.File), ns+"-") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// alertState is alertname's state for ns: firing, pending, or "" when
+// Prometheus lists no such alert.
+func alertState(prom promcheck.Client, alertname, ns string) (promcheck.Alert, error) {
+	ctx, cancel := promCtx()
+	defer cancel()
+	as, err := prom.Alerts(ctx)
+	if err != nil {
+		return promcheck.Alert{}, err
+	}
+	for _, a := range as {
+		if a.Labels["alertname"] == alertname && a.Labels["namespace"] == ns {
+			return a, nil
+		}
+	}
+	return promcheck.Alert{}, nil
+}
+
+// TestMonitoringOperator: with monitoring on, prometheus-operator finds
+// every service's pods through the chart's PodMonitors alone, loads its
+// PrometheusRule (healthy rules, recording rules with series), the
+// dashboards' queries have data, KafkaScaleReaderFailing fires for a file
+// that is no census file and resolves when the reader has gone; and with
+// another release label the operator lets the PodMonitors and the rule go.
 func TestMonitoringOperator(t *testing.T) {
 	requireCluster(t)
 	prom, release := requirePrometheus(t)
 	buildDeps(t)
+	const year, records = 2024, 20000
+	site := newCensusSite(t)
 	ns := testNamespace(t)
-	installed := false
-	t.Cleanup(func() {
-		if installed {
-			if out, err := runHelm(t, "uninstall", "ks", "-n", ns, "--wait", "--timeout", "3m"); err != nil {
-				t.Logf("helm uninstall: %v: %s", err, out)
-			}
+	group := "monitoring-" + strings.TrimPrefix(ns, "kafka-scale-test-")
+	installed := uninstallAtCleanup(t, ns)
+	tag := imageTag(t)
+
+	// Months 1 and 2 held half-way, so that the reader's pod runs while the
+	// checks look at it, month 1 refused once (a download retried) and
+	// month 2 with bad lines (records rejected), as the dashboards' panels
+	// of them need; month 3 is a page that is no census file.
+	good := site.addLoadWith(t, year, []int{1, 2}, records, true, func(o *censusgen.Options) {
+		if o.Month == 2 {
+			o.Bad = []censusgen.Bad{{Line: 10, Kind: censusgen.Short}, {Line: 7000, Kind: censusgen.Long}}
 		}
 	})
-	tag := imageTag(t)
-	// The reader's Job would fetch from the Census Bureau's site, which
-	// pods cannot reach: it stays out, as in TestKubeInstallScaleUninstall.
+	site.mu.Lock()
+	site.files[fmt.Sprintf("/%d/basic/%s", year, census.FileName(year, 1))].fail.Store(1)
+	site.files[fmt.Sprintf("/%d/basic/%s", year, census.FileName(year, 3))] = &censusFile{body: []byte("<html>The site is down for maintenance.</html>")}
+	site.mu.Unlock()
+
+	start := time.Now()
 	helm(t, append([]string{"install", "ks", Umbrella, "-n", ns, "--wait", "--timeout", "5m",
 		"--set", "global.kafka.bootstrapServers=" + podBroker(t),
+		"--set", "global.topics.compute.name=" + group + "-compute",
+		"--set", "global.topics.results.name=" + group + "-results",
 		"--set", "global.topics.compute.replicas=1",
 		"--set", "global.topics.results.replicas=1",
 		"--set", "global.topics.state.replicas=1",
@@ -160,47 +125,99 @@ func TestMonitoringOperator(t *testing.T) {
 		"--set", "global.monitoring.labels.release=" + release,
 		"--set", "global.monitoring.interval=5s",
 		"--set", "global.monitoring.scrapeTimeout=4s",
-		"--set", "reader.enabled=false",
+		"--set", "computer.group=" + group,
 		"--set", "computer.replicaCount=2",
+		"--set-string", fmt.Sprintf("reader.years=%d,reader.months=1\\,2\\,3", year),
+		"--set", "reader.censusBaseUrl=" + site.URL,
+		"--set", "reader.parallel=3",
+		"--set", "reader.download.attempts=3",
+		// Two scrapes of the reader's final counts (sources by result).
+		"--set", "reader.exitDelay=12s",
+		"--set", "reader.job.backoffLimit=0",
 	}, imageValues(t)...)...)
-	installed = true
+	*installed = true
 	readyPods(t, ns, "computer", "ghcr.io/kafka-scale/computer:"+tag, 2)
 	readyPods(t, ns, "aggregator", "ghcr.io/kafka-scale/aggregator:"+tag, 1)
+	api := serviceAddr(t, ns)
 
-	// Every pod is an up target, in the scrape pool of its service's PodMonitor.
-	want := map[string]int{"computer": 2, "aggregator": 1}
-	var ours []promTarget
+	// 1. Every pod is an up target, in the scrape pool of its service's
+	// PodMonitor: the reader's too, while it holds the first two months.
+	want := map[string]int{"computer": 2, "aggregator": 1, "reader": 1}
+	var ours []promcheck.Target
 	eventually(t, 3*time.Minute, "every pod an up target", func() (bool, string) {
-		ts, err := prom.targets(t)
+		ctx, cancel := promCtx()
+		defer cancel()
+		ts, err := prom.Targets(ctx)
 		if err != nil {
 			return false, err.Error()
 		}
 		ours = nsTargets(ts, ns)
 		up := map[string]int{}
 		for _, tg := range ours {
-			if tg.Health == "up" {
-				for c := range want {
-					if strings.Contains(tg.ScrapePool, "podMonitor/"+ns+"/ks-"+c+"/") {
-						up[c]++
-					}
+			for c := range want {
+				if tg.Health == "up" && strings.HasPrefix(tg.ScrapePool, "podMonitor/"+ns+"/ks-"+c+"/") {
+					up[c]++
 				}
 			}
 		}
-		return up["computer"] == want["computer"] && up["aggregator"] == want["aggregator"], fmt.Sprintf("up by service %v of %d targets", up, len(ours))
+		return maps.Equal(up, want), fmt.Sprintf("up by service %v of %d targets", up, len(ours))
 	})
 	for _, tg := range ours {
-		t.Logf("target %s pod=%s health=%s %s", tg.ScrapePool, tg.Labels["pod"], tg.Health, tg.LastError)
+		t.Logf("target %s %s pod=%s container=%s health=%s %s", tg.ScrapePool, tg.ScrapeURL, tg.Labels["pod"], tg.Labels["container"], tg.Health, tg.LastError)
 	}
 
-	// The PrometheusRule is loaded, every rule healthy, and the recording
-	// rules have series.
-	var groups []promRuleGroup
-	eventually(t, 3*time.Minute, "the PrometheusRule loaded and its rules healthy with series", func() (bool, string) {
-		var err error
-		if groups, err = prom.ruleGroups(t, ns); err != nil {
+	// 2. The page that is no census file: KafkaScaleReaderFailing fires (it
+	// has no `for`) while the reader's pod runs.
+	var firing promcheck.Alert
+	eventually(t, 2*time.Minute, "KafkaScaleReaderFailing firing", func() (bool, string) {
+		a, err := alertState(prom, "KafkaScaleReaderFailing", ns)
+		if err != nil {
 			return false, err.Error()
 		}
-		if len(groups) == 0 {
+		firing = a
+		return a.State == "firing", fmt.Sprintf("state %q", a.State)
+	})
+	firedSeen := time.Now()
+	t.Logf("alert KafkaScaleReaderFailing %s: active at %s (%v after the install began), seen firing at %s; labels %v",
+		firing.State, firing.ActiveAt.UTC().Format(time.RFC3339), firing.ActiveAt.Sub(start).Round(time.Second),
+		firedSeen.UTC().Format(time.RFC3339), firing.Labels)
+
+	// 3. The reader finishes the good months and exits (failed: one source
+	// was bad, and backoffLimit 0 retries nothing); the operator's scrape
+	// configuration drops finished pods, the reader's series go stale and
+	// the alert resolves.
+	good.release()
+	eventually(t, 3*time.Minute, "the reader's Job Failed", func() (bool, string) {
+		out, err := kubectl(t, "", "get", "jobs", "-n", ns, "-l", "app.kubernetes.io/instance=ks",
+			"-o", `jsonpath={range .items[*]}{.metadata.name} failed={.status.failed} succeeded={.status.succeeded}{"\n"}{end}`)
+		return err == nil && strings.Contains(out, "failed=1"), out
+	})
+	eventually(t, 3*time.Minute, "KafkaScaleReaderFailing resolved", func() (bool, string) {
+		a, err := alertState(prom, "KafkaScaleReaderFailing", ns)
+		if err != nil {
+			return false, err.Error()
+		}
+		return a.State == "", fmt.Sprintf("state %q", a.State)
+	})
+	resolved := time.Now()
+	t.Logf("alert KafkaScaleReaderFailing resolved: seen at %s, %v after it was seen firing",
+		resolved.UTC().Format(time.RFC3339), resolved.Sub(firedSeen).Round(time.Second))
+
+	// The good months are counted exactly, the bad one not at all.
+	waitCounted(t, api, year, good.months, good.want)
+	counted := time.Now() // after the last of waitCounted's requests to the API
+
+	// 4. The PrometheusRule is loaded, every rule healthy, and the
+	// recording rules have series of this release's pods.
+	var groups []promcheck.RuleGroup
+	eventually(t, 3*time.Minute, "the PrometheusRule loaded and its rules healthy with series", func() (bool, string) {
+		ctx, cancel := promCtx()
+		defer cancel()
+		gs, err := prom.Rules(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if groups = nsRuleGroups(gs, ns); len(groups) == 0 {
 			return false, "no rule group of " + ns
 		}
 		for _, g := range groups {
@@ -209,7 +226,7 @@ func TestMonitoringOperator(t *testing.T) {
 					return false, fmt.Sprintf("%s/%s: health %q %s", g.Name, r.Name, r.Health, r.LastError)
 				}
 				if r.Type == "recording" {
-					n, err := prom.series(t, fmt.Sprintf(`%s{namespace=%q}`, r.Name, ns))
+					n, err := prom.Query(ctx, fmt.Sprintf(`%s{namespace=%q}`, r.Name, ns), time.Now())
 					if err != nil || n == 0 {
 						return false, fmt.Sprintf("recording rule %s: %d series (%v)", r.Name, n, err)
 					}
@@ -223,30 +240,62 @@ func TestMonitoringOperator(t *testing.T) {
 		for _, r := range g.Rules {
 			rs = append(rs, fmt.Sprintf("%s(%s,%s)", r.Name, r.Type, r.Health))
 		}
-		t.Logf("rule group %s (%s): %s", g.Name, g.File, strings.Join(rs, " "))
+		t.Logf("rule group %s (%s, evaluated every %gs): %s", g.Name, filepath.Base(g.File), g.Interval, strings.Join(rs, " "))
 	}
 
-	// With another release label the operator selects neither any more.
+	// 5. Every query of the dashboards the chart ships returns data over
+	// the run: the check of the end-to-end observability test, against this
+	// Prometheus.
+	// Three scrapes of every pod after the API's requests, so that a range
+	// query's steps (5 s apart) have one whose rate has two samples.
+	eventually(t, time.Minute, "three scrapes of the computers and the aggregator after the load", func() (bool, string) {
+		ctx, cancel := promCtx()
+		defer cancel()
+		expr := fmt.Sprintf(`min(timestamp(up{namespace=%q, container!="reader"})) > %d`, ns, counted.Unix()+11)
+		n, err := prom.Query(ctx, expr, time.Now())
+		return err == nil && n == 1, fmt.Sprintf("%s: %d series (%v)", expr, n, err)
+	})
+	end := time.Now()
+	dashboards, err := promcheck.Dashboards(filepath.Join(chartsDir(t), Umbrella, "files", "dashboards"))
+	require.NoError(t, err)
+	var rules []promcheck.Rule
+	for _, g := range groups {
+		rules = append(rules, g.Rules...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// $__rate_interval as Grafana makes it for a 5 s scrape interval: four
+	// of them.
+	check := promcheck.Check{Client: prom, Namespace: ns, Group: group, Start: start, End: end,
+		Step: 5 * time.Second, RateInterval: 20 * time.Second}
+	report, err := check.Run(ctx, dashboards, rules)
+	require.NoError(t, err)
+	t.Logf("series per dashboard query and rule over the %v run:\n%s", end.Sub(start).Round(time.Second), report.Table())
+	require.Empty(t, report.Empty, "dashboard queries without data")
+	require.Empty(t, report.Unhealthy, "rules")
+
+	// 6. With another release label the operator selects neither any more.
 	helm(t, "upgrade", "ks", Umbrella, "-n", ns, "--reuse-values", "--wait", "--timeout", "5m",
 		"--set", "global.monitoring.labels.release="+release+"-not")
 	eventually(t, 3*time.Minute, "the targets and rules gone", func() (bool, string) {
-		ts, err := prom.targets(t)
+		ctx, cancel := promCtx()
+		defer cancel()
+		ts, err := prom.Targets(ctx)
 		if err != nil {
 			return false, err.Error()
 		}
-		gs, err := prom.ruleGroups(t, ns)
+		gs, err := prom.Rules(ctx)
 		if err != nil {
 			return false, err.Error()
 		}
 		left := nsTargets(ts, ns)
-		pools := slices.Compact(slices.Sorted(func(yield func(string) bool) {
-			for _, tg := range left {
-				if !yield(tg.ScrapePool) {
-					return
-				}
-			}
-		}))
-		return len(left) == 0 && len(gs) == 0, fmt.Sprintf("%d targets (%s), %d rule groups", len(left), strings.Join(pools, " "), len(gs))
+		var pools []string
+		for _, tg := range left {
+			pools = append(pools, tg.ScrapePool)
+		}
+		pools = slices.Compact(slices.Sorted(slices.Values(pools)))
+		gone := len(left) == 0 && len(nsRuleGroups(gs, ns)) == 0
+		return gone, fmt.Sprintf("%d targets (%s), %d rule groups", len(left), strings.Join(pools, " "), len(nsRuleGroups(gs, ns)))
 	})
 	t.Logf("release label %s-not: no target and no rule group of %s left", release, ns)
 }
