@@ -60,6 +60,10 @@ func TestSchemaRejects(t *testing.T) {
 		{"bad duration", "computer.batchAge=half-a-second", "batchAge"},
 		{"bad heartbeat interval", "computer.heartbeatInterval=250", "heartbeatInterval"},
 		{"bad KEDA kafka version", "computer.autoscaling.keda.version=4", "keda/version"},
+		{"unknown KEDA signal", "computer.autoscaling.keda.signal=records", "keda/signal"},
+		{"Prometheus address without a scheme", "computer.autoscaling.keda.prometheus.serverAddress=prometheus:9090", "prometheus/serverAddress"},
+		{"zero lag-in-seconds threshold", "computer.autoscaling.keda.prometheus.threshold=0", "prometheus/threshold"},
+		{"Utilization for the prometheus trigger", "computer.autoscaling.keda.prometheus.metricType=Utilization", "prometheus/metricType"},
 		{"negative partitions", "global.topics.compute.partitions=-1", "partitions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +95,12 @@ func TestRefuses(t *testing.T) {
 		{"min over max",
 			[]string{"computer.autoscaling.enabled=true", "computer.autoscaling.minReplicas=6", "computer.autoscaling.maxReplicas=4"},
 			"computer.autoscaling.minReplicas 6 is more than computer.autoscaling.maxReplicas 4"},
+		{"lag in seconds without a Prometheus server",
+			[]string{"computer.autoscaling.enabled=true", "computer.autoscaling.keda.signal=seconds"},
+			"computer.autoscaling.keda.signal is seconds: set computer.autoscaling.keda.prometheus.serverAddress"},
+		{"both signals without a Prometheus server",
+			[]string{"computer.autoscaling.enabled=true", "computer.autoscaling.keda.signal=both"},
+			"computer.autoscaling.keda.signal is both: set computer.autoscaling.keda.prometheus.serverAddress"},
 		{"replicaCount over partitions",
 			[]string{"computer.replicaCount=13"},
 			"computer.replicaCount is 13, more than the 12 partitions"},

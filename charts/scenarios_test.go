@@ -190,6 +190,42 @@ func TestScenarios(t *testing.T) {
 			require.Empty(t, find(objs, "TriggerAuthentication", ""))
 			require.Empty(t, find(objs, "HorizontalPodAutoscaler", ""))
 		}},
+		{"keda-seconds", func(t *testing.T, objs []Object) {
+			require.Nil(t, deployment(t, objs, "ks-computer").Spec.Replicas, "the ScaledObject owns the count")
+			so := one(t, objs, "ScaledObject", "ks-computer")
+			require.Len(t, get(so, "spec", "triggers"), 1, "the prometheus trigger alone")
+			require.Equal(t, "prometheus", str(so, "spec", "triggers", 0, "type"))
+			require.Equal(t, "Value", str(so, "spec", "triggers", 0, "metricType"), "an age does not divide among the computers")
+			require.Equal(t, map[string]any{
+				"serverAddress":       "http://kube-prometheus-stack-prometheus.monitoring:9090",
+				"query":               `max(kafka_scale_consumer_lag_seconds{namespace="kafka-scale",group="computer",topic="compute"})`,
+				"threshold":           "30",
+				"activationThreshold": "0",
+				"ignoreNullValues":    "true",
+				"unsafeSsl":           "false",
+			}, get(so, "spec", "triggers", 0, "metadata"))
+			require.EqualValues(t, 300, get(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleDown", "stabilizationWindowSeconds"))
+			require.Empty(t, find(objs, "TriggerAuthentication", ""))
+		}},
+		{"keda-both", func(t *testing.T, objs []Object) {
+			so := one(t, objs, "ScaledObject", "ks-computer")
+			require.Len(t, get(so, "spec", "triggers"), 2)
+			require.Equal(t, "kafka", str(so, "spec", "triggers", 0, "type"))
+			require.Equal(t, "5000", str(so, "spec", "triggers", 0, "metadata", "lagThreshold"))
+			require.Equal(t, "ks-computer", str(so, "spec", "triggers", 0, "authenticationRef", "name"))
+			require.Equal(t, "prometheus", str(so, "spec", "triggers", 1, "type"))
+			require.Equal(t, "AverageValue", str(so, "spec", "triggers", 1, "metricType"))
+			require.Equal(t, map[string]any{
+				"serverAddress":       "https://prometheus.monitoring.svc:9091",
+				"query":               `max(max_over_time(kafka_scale_consumer_lag_seconds{group="computer",topic="compute"}[1m]))`,
+				"threshold":           "120",
+				"activationThreshold": "5",
+				"ignoreNullValues":    "false",
+				"unsafeSsl":           "true",
+			}, get(so, "spec", "triggers", 1, "metadata"))
+			require.Nil(t, get(so, "spec", "triggers", 1, "authenticationRef"), "Prometheus gets no Kafka credentials")
+			one(t, objs, "TriggerAuthentication", "ks-computer")
+		}},
 		{"hpa", func(t *testing.T, objs []Object) {
 			require.Nil(t, deployment(t, objs, "ks-computer").Spec.Replicas, "the HPA owns the count")
 			hpa := as[autoscalingv2.HorizontalPodAutoscaler](t, one(t, objs, "HorizontalPodAutoscaler", "ks-computer"))
@@ -320,7 +356,7 @@ func TestScenarios(t *testing.T) {
 func TestScenariosCovered(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(chartsDir(t), Umbrella, "ci", "*-values.yaml"))
 	require.NoError(t, err)
-	require.Len(t, files, 8, "a new ci/ scenario needs its case in TestScenarios")
+	require.Len(t, files, 10, "a new ci/ scenario needs its case in TestScenarios")
 }
 
 func TestChecksumFollowsConfig(t *testing.T) {
@@ -349,6 +385,19 @@ func TestAutoscalingOffKeepsReplicas(t *testing.T) {
 		require.Empty(t, find(objs, "ScaledObject", ""))
 		require.Empty(t, find(objs, "HorizontalPodAutoscaler", ""))
 	}
+}
+
+// TestKedaSecondsWithoutKafkaCredentials: a ScaledObject with the prometheus
+// trigger alone never connects to Kafka, so it gets no TriggerAuthentication
+// even where the computers need credentials.
+func TestKedaSecondsWithoutKafkaCredentials(t *testing.T) {
+	objs := scenario(t, "tls-sasl", "computer.autoscaling.keda.signal=seconds",
+		"computer.autoscaling.keda.prometheus.serverAddress=http://prometheus:9090")
+	so := one(t, objs, "ScaledObject", "ks-computer")
+	require.Len(t, get(so, "spec", "triggers"), 1)
+	require.Equal(t, "prometheus", str(so, "spec", "triggers", 0, "type"))
+	require.Nil(t, get(so, "spec", "triggers", 0, "authenticationRef"))
+	require.Empty(t, find(objs, "TriggerAuthentication", ""))
 }
 
 func TestKafkaConfig(t *testing.T) {

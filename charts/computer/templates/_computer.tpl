@@ -29,8 +29,9 @@ rounded up.
 
 {{/*
 computer.validate: refuses values that would deploy computers that cannot
-work: more computers than partitions, bounds that cross, a grace period too
-short for the open transaction.
+work: more computers than partitions, bounds that cross, a lag-in-seconds
+trigger without the Prometheus server to ask, a grace period too short for
+the open transaction.
 */}}
 {{- define "computer.validate" -}}
 {{- $partitions := .Values.global.topics.compute.partitions | int -}}
@@ -44,6 +45,9 @@ short for the open transaction.
   {{- end -}}
   {{- if gt ($a.minReplicas | int) ($a.maxReplicas | int) -}}
     {{- fail (printf "computer.autoscaling.minReplicas %d is more than computer.autoscaling.maxReplicas %d" ($a.minReplicas | int) ($a.maxReplicas | int)) -}}
+  {{- end -}}
+  {{- if and (eq $a.type "keda") (ne $a.keda.signal "messages") (not $a.keda.prometheus.serverAddress) -}}
+    {{- fail (printf "computer.autoscaling.keda.signal is %s: set computer.autoscaling.keda.prometheus.serverAddress to the Prometheus server that scrapes the computers (e.g. http://kube-prometheus-stack-prometheus.monitoring:9090)" $a.keda.signal) -}}
   {{- end -}}
 {{- else if gt (.Values.replicaCount | int) $partitions -}}
   {{- fail (printf "computer.replicaCount is %d, more than the %d partitions of the compute topic (global.topics.compute.partitions): a computer beyond the partition count has nothing to consume" (.Values.replicaCount | int) $partitions) -}}
