@@ -40,8 +40,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kafka-scale/kafka-scale/e2e/harness"
+	"github.com/kafka-scale/kafka-scale/e2e/promcheck"
 	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
 	"github.com/kafka-scale/kafka-scale/pkg/scrape"
+	"github.com/kafka-scale/kafka-scale/pkg/tally"
 )
 
 var docsDir = flag.String("docs", "", "also write autoscaling-run.csv and autoscaling-run.png into this `directory` (docs/ refreshes the committed ones)")
@@ -159,7 +161,29 @@ type sample struct {
 	aggregated        uint64
 }
 
-func TestAutoscalingE2E(t *testing.T) {
+// run is a release installed for a test: the cluster's client, the
+// pipeline's topics and group, the months generated for its load, the pods'
+// watch and the recorder that samples the run.
+type run struct {
+	ctx               context.Context
+	cs                kubernetes.Interface
+	ns, api           string
+	p                 *harness.Pipeline
+	pods              *pods
+	files             []string
+	months            int
+	want              *tally.Tally
+	rec               *recorder
+	hpa               *autoscalingv2.HorizontalPodAutoscaler
+	readerBin, cliBin string
+}
+
+// setup generates months of the load, installs the umbrella chart with
+// values and overlay (values.yaml's own, with which helm merges it) and
+// waits until one computer has its partitions, the aggregator serves and
+// KEDA's HPA reads 0.
+func setup(t *testing.T, months int, overlay string) *run {
+	t.Helper()
 	kubeconfig := os.Getenv("KUBECONFIG")
 	if kubeconfig == "" {
 		t.Fatal(`KUBECONFIG is not set: run make test-autoscaling, or scripts/kube-local.sh start, eval "$(scripts/kube-local.sh env)" and scripts/keda-local.sh start`)
@@ -192,8 +216,9 @@ func TestAutoscalingE2E(t *testing.T) {
 
 	ns := namespace(t, cs)
 	charts := chartCopy(t)
-	valuesFile := filepath.Join(t.TempDir(), "values.yaml")
+	valuesFile, overlayFile := filepath.Join(t.TempDir(), "values.yaml"), filepath.Join(t.TempDir(), "overlay.yaml")
 	require.NoError(t, os.WriteFile(valuesFile, []byte(values(p, podBroker)), 0o644))
+	require.NoError(t, os.WriteFile(overlayFile, []byte(overlay), 0o644))
 
 	// The pods' watch runs until the end of the test.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -208,7 +233,7 @@ func TestAutoscalingE2E(t *testing.T) {
 	})
 
 	out, err := exec.Command("helm", "install", release, filepath.Join(charts, "kafka-scale"), "-n", ns,
-		"-f", valuesFile, "--wait", "--timeout", "3m").CombinedOutput()
+		"-f", valuesFile, "-f", overlayFile, "--wait", "--timeout", "3m").CombinedOutput()
 	require.NoError(t, err, "helm install: %s", out)
 	t.Cleanup(func() {
 		if out, err := exec.Command("helm", "uninstall", release, "-n", ns, "--wait", "--timeout", "2m").CombinedOutput(); err != nil {
@@ -271,29 +296,37 @@ func TestAutoscalingE2E(t *testing.T) {
 
 	admin, err := extkafka.NewAdmin(extkafka.AdminConfig(extkafka.Config{BootstrapServers: p.Bootstrap}), zap.NewNop())
 	require.NoError(t, err)
-	defer admin.Close()
+	t.Cleanup(admin.Close)
 	rec := &recorder{cs: cs, ns: ns, pods: ps, admin: admin, group: p.Group, topic: p.ComputeTopic, api: api,
 		metricName: metricName, metricSelector: metricSelector, hpaName: hpaName, busy: map[string]bool{},
 		restarts: map[string]int32{}}
+	return &run{ctx: ctx, cs: cs, ns: ns, api: api, p: p, pods: ps, files: files, months: months, want: want,
+		rec: rec, hpa: hpa, readerBin: readerBin, cliBin: cliBin}
+}
 
+// load runs the reader on every month at once, samples the run until the
+// computers are back at one and have stayed there two syncs, and checks
+// the results against the generator's.
+func (r *run) load(t *testing.T) (samples []sample, start time.Time, readerTook time.Duration) {
+	t.Helper()
 	// Every month at once.
-	start := time.Now()
-	sampling, stopSampling := context.WithCancel(ctx)
+	start = time.Now()
+	sampling, stopSampling := context.WithCancel(r.ctx)
 	samplerDone := make(chan struct{})
-	go func() { defer close(samplerDone); rec.run(sampling, start) }()
-	reader := harness.Start(t, "reader", readerBin, []string{"--from-file", strings.Join(files, ","),
-		"--compute-topic", p.ComputeTopic, "--chunk-size", strconv.Itoa(chunkSize), "--metrics-addr", "127.0.0.1:0"},
-		"KAFKA_BOOTSTRAP_SERVERS="+p.Bootstrap, "LOG_FORMAT=json")
+	go func() { defer close(samplerDone); r.rec.run(sampling, start) }()
+	reader := harness.Start(t, "reader", r.readerBin, []string{"--from-file", strings.Join(r.files, ","),
+		"--compute-topic", r.p.ComputeTopic, "--chunk-size", strconv.Itoa(chunkSize), "--metrics-addr", "127.0.0.1:0"},
+		"KAFKA_BOOTSTRAP_SERVERS="+r.p.Bootstrap, "LOG_FORMAT=json")
 	require.Zero(t, reader.Wait(3*time.Minute), "reader")
-	readerTook := time.Since(start)
-	t.Logf("reader produced %d messages in %v", messages, readerTook.Round(100*time.Millisecond))
+	readerTook = time.Since(start)
+	t.Logf("reader produced %d messages in %v", r.months*records/chunkSize, readerTook.Round(100*time.Millisecond))
 
-	harness.WaitSources(t, api, 8*time.Minute, harness.AllComplete(months))
+	harness.WaitSources(t, r.api, 8*time.Minute, harness.AllComplete(r.months))
 	drained := time.Since(start)
 	t.Logf("every source complete after %v", drained.Round(time.Second))
 	// Back at one computer: the window, then one computer every 15 s.
 	harness.Eventually(t, scaleDownWindow+time.Duration(partitions+2)*syncPeriod+time.Minute, func() (bool, string) {
-		s, ok := rec.last()
+		s, ok := r.rec.last()
 		return ok && s.replicas == 1 && s.pods == 1 && s.lag == 0,
 			fmt.Sprintf("replicas %d, pods %d, lag %d", s.replicas, s.pods, s.lag)
 	})
@@ -301,11 +334,18 @@ func TestAutoscalingE2E(t *testing.T) {
 	time.Sleep(2*syncPeriod + time.Second)
 	stopSampling()
 	<-samplerDone
-	samples := rec.samples()
+	samples = r.rec.samples()
 	require.NotEmpty(t, samples)
 
 	// The results are exactly the generator's.
-	harness.CheckAPI(t, api, want)
+	harness.CheckAPI(t, r.api, r.want)
+	return samples, start, readerTook
+}
+
+func TestAutoscalingE2E(t *testing.T) {
+	r := setup(t, months, "{}\n")
+	samples, start, readerTook := r.load(t)
+	ps, cliBin := r.pods, r.cliBin
 
 	timeline := replicaTimeline(samples)
 	t.Logf("replicas over time: %s", timeline)
@@ -313,7 +353,7 @@ func TestAutoscalingE2E(t *testing.T) {
 
 	// Every computer scaled away left cleanly (exit 0 after SIGTERM).
 	require.Empty(t, ps.failedStops())
-	checkCrashes(t, rec.crashes())
+	checkCrashes(t, r.rec.crashes())
 
 	// What the simulation needs to replay the run, measured from it.
 	params := measure(t, ps, samples, start, readerTook)
@@ -362,6 +402,69 @@ func TestAutoscalingE2E(t *testing.T) {
 	pngPath := filepath.Join(dir, "autoscaling-run.png")
 	require.NoError(t, drawPNG(pngPath, samples, simulated))
 	t.Logf("wrote %s and %s", csvPath, pngPath)
+}
+
+// secondsThreshold is the lag in seconds per computer that
+// TestLagSecondsE2E's trigger aims at.
+const secondsThreshold = 20
+
+// TestLagSecondsE2E: KEDA's Prometheus trigger on the lag in seconds
+// (computer.autoscaling.keda.signal seconds), read from the Prometheus that
+// prometheus-operator runs and that scrapes the computers through the
+// chart's PodMonitor (make test-monitoring starts both): the replicas rise
+// while the oldest chunk waits longer than the threshold and come back to
+// one once every chunk is processed, with the results exact.
+func TestLagSecondsE2E(t *testing.T) {
+	promURL, promRelease := os.Getenv("PROMETHEUS_URL"), os.Getenv("PROMETHEUS_RELEASE")
+	if promURL == "" || promRelease == "" {
+		t.Fatal(`PROMETHEUS_URL or PROMETHEUS_RELEASE is not set: run make test-monitoring, or scripts/prometheus-operator-local.sh start and eval "$(scripts/prometheus-operator-local.sh env)"`)
+	}
+	const loadMonths = 3
+	r := setup(t, loadMonths, fmt.Sprintf(`global:
+  monitoring: {enabled: true, labels: {release: %q}, interval: 5s, scrapeTimeout: 4s}
+computer:
+  autoscaling:
+    keda:
+      signal: seconds
+      pollingInterval: 5
+      prometheus: {serverAddress: %q, threshold: %d}
+`, promRelease, promURL, secondsThreshold))
+	require.Contains(t, r.hpa.Spec.Metrics[0].External.Metric.Name, "prometheus", "the HPA reads the prometheus trigger's metric")
+	require.Equal(t, autoscalingv2.ValueMetricType, r.hpa.Spec.Metrics[0].External.Target.Type, "a Value target: replicas proportional to the lag in seconds")
+	// The load starts once Prometheus scrapes the computer: the operator
+	// writes the new PodMonitor into Prometheus's configuration, which
+	// reaches its pod at the kubelet's next sync of the Secret (up to a
+	// minute or two); until then KEDA reads no series, counted as 0.
+	prom := promcheck.Client{URL: promURL}
+	harness.Eventually(t, 3*time.Minute, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+		defer cancel()
+		expr := fmt.Sprintf(`up{namespace=%q, container="computer"} == 1`, r.ns)
+		n, err := prom.Query(ctx, expr, time.Now())
+		return err == nil && n == 1, fmt.Sprintf("Prometheus has %d series of %s (%v)", n, expr, err)
+	})
+
+	samples, _, _ := r.load(t)
+	t.Logf("replicas over time: %s", replicaTimeline(samples))
+	var b strings.Builder
+	var peak int32
+	var peakSeconds float64
+	for i, s := range samples {
+		peak = max(peak, s.replicas)
+		peakSeconds = math.Max(peakSeconds, s.hpaMetric)
+		if i%10 == 0 || i == len(samples)-1 {
+			fmt.Fprintf(&b, "\n  %6.0fs replicas %d, lag %5d messages, oldest chunk %5.1fs, KEDA's metric at the HPA's last sync %5.1f", s.t.Seconds(), s.replicas, s.lag, s.lagSeconds, s.hpaMetric)
+		}
+	}
+	t.Logf("every 10 s:%s", b.String())
+	require.Greater(t, peak, int32(1), "the HPA scaled the computers up on the lag in seconds")
+	require.Greater(t, peakSeconds, float64(secondsThreshold), "KEDA read a lag in seconds above the threshold from Prometheus")
+	last := samples[len(samples)-1]
+	require.Equal(t, int32(1), last.replicas, "back at one computer")
+	require.Zero(t, last.lag)
+	require.Zero(t, last.hpaMetric, "KEDA's metric is 0 once idle")
+	require.Empty(t, r.pods.failedStops())
+	checkCrashes(t, r.rec.crashes())
 }
 
 // checkCrashes allows a computer to end by itself only with its reason
