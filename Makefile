@@ -260,6 +260,42 @@ test-autoscaling: deps build $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_AUTOSCAL
 			go test $(GO_TEST_FLAGS) -count=1 -tags autoscaling -run Autoscaling -timeout 20m ./e2e/autoscaling/... \
 			$(if $(AUTOSCALING_DOCS),-args -docs $(abspath $(AUTOSCALING_DOCS)))
 
+# The charts next to prometheus-operator (scripts/prometheus-operator-local.sh):
+# the operator and a Prometheus configured as kube-prometheus-stack's, on a
+# cluster with the real node, KEDA and a broker of its own, each on ports
+# apart from test-kube's and test-autoscaling's (one real node runs per
+# machine). charts/monitoring_test.go checks the PodMonitors' targets, the
+# PrometheusRule, the dashboards' queries and an alert against that
+# Prometheus's API; e2e/autoscaling's TestLagSecondsE2E scales the computers
+# with KEDA's Prometheus trigger on the lag in seconds it serves. The first
+# run builds Prometheus from source into the cache (10-20 minutes).
+TEST_MONITORING_ENV ?= KUBE_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-kube-monitoring KUBE_ETCD_PORT=25379 \
+	KUBE_APISERVER_PORT=28443 KUBE_CONTROLLER_MANAGER_PORT=25257 KUBE_SCHEDULER_PORT=25259 \
+	KUBE_KUBELET_PORT=25250 KUBE_KUBELET_HEALTHZ_PORT=25248 KUBE_PROXY_HEALTHZ_PORT=25256 \
+	KUBE_PROXY_METRICS_PORT=25249 KUBE_CONTAINERD_STREAM_PORT=25251 \
+	KEDA_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-keda-monitoring KEDA_ADAPTER_PORT=28444 KEDA_ADAPTER_HTTP_PORT=28182 \
+	KEDA_OPERATOR_METRICS_PORT=28180 KEDA_OPERATOR_HEALTH_PORT=28181 KEDA_OPERATOR_GRPC_PORT=29667 \
+	PROMETHEUS_OPERATOR_LOCAL_DIR=$${TMPDIR:-/tmp}/kafka-scale-prometheus-operator-monitoring \
+	PROMETHEUS_OPERATOR_PORT=25290 PROMETHEUS_APIFORWARD_PORT=25291 PROMETHEUS_RELEASE=kube-prometheus-stack
+TEST_MONITORING_KAFKA_PORT ?= 29592
+TEST_MONITORING_IMAGES ?= $(TEST_KUBE_IMAGES)
+
+.PHONY: test-monitoring
+test-monitoring: deps build $(if $(filter $(IMAGES_LOCAL_OUT)/%,$(TEST_MONITORING_IMAGES)),images-local) ## The charts' PodMonitors, PrometheusRule and dashboards against prometheus-operator on a local cluster with a real node, and KEDA on the lag in seconds from that Prometheus.
+	export $(TEST_MONITORING_ENV); \
+		trap 'rc=$$?; scripts/prometheus-operator-local.sh stop || rc=1; scripts/keda-local.sh stop || rc=1; scripts/kube-local.sh stop || rc=1; scripts/kube-local.sh check || rc=1; exit $$rc' EXIT; \
+		scripts/prometheus-operator-local.sh install; \
+		scripts/kube-local.sh start; \
+		$(if $(strip $(TEST_MONITORING_IMAGES)),scripts/kube-local.sh import $(TEST_MONITORING_IMAGES);) \
+		eval "$$(scripts/kube-local.sh env)"; \
+		scripts/keda-local.sh start; \
+		scripts/prometheus-operator-local.sh start; \
+		eval "$$(scripts/prometheus-operator-local.sh env)"; \
+		KAFKA_PORT=$(TEST_MONITORING_KAFKA_PORT) KAFKA_EXTRA_LISTENER=10.244.0.1:$$(($(TEST_MONITORING_KAFKA_PORT) + 2)) \
+			KUBE_TEST_CENSUS_ADDR=10.244.0.1:$$(($(TEST_MONITORING_KAFKA_PORT) + 3)) \
+			scripts/with-kafka.sh sh -c 'go test $(GO_TEST_FLAGS) -v -count=1 -tags kube -run Monitoring -timeout 20m ./charts/... && \
+				go test $(GO_TEST_FLAGS) -v -count=1 -tags autoscaling -run LagSeconds -timeout 20m ./e2e/autoscaling/...'
+
 # Broker failures during a load on a three-node cluster of its own
 # (scripts/kafka-cluster.sh, replication factor 3, min.insync.replicas 2).
 TEST_FAULTS_KAFKA_PORT ?= 29292
