@@ -294,8 +294,8 @@ func TestMonitoringOperator(t *testing.T) {
 			pools = append(pools, tg.ScrapePool)
 		}
 		pools = slices.Compact(slices.Sorted(slices.Values(pools)))
-		gone := len(left) == 0 && len(nsRuleGroups(gs, ns)) == 0
-		return gone, fmt.Sprintf("%d targets (%s), %d rule groups", len(left), strings.Join(pools, " "), len(nsRuleGroups(gs, ns)))
+		groups := nsRuleGroups(gs, ns)
+		return len(left) == 0 && len(groups) == 0, fmt.Sprintf("%d targets (%s), %d rule groups", len(left), strings.Join(pools, " "), len(groups))
 	})
 	t.Logf("release label %s-not: no target and no rule group of %s left", release, ns)
 }

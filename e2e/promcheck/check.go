@@ -140,19 +140,31 @@ func (c Check) Run(ctx context.Context, dashboards []Dashboard, rules []Rule) (*
 		"$__interval", c.Step.String(),
 		"$__range", window,
 	)
-	missing := map[string]bool{}
+	// inRun is the series metric m has in the namespace during the run,
+	// asked once per metric; one without any is missing.
+	inRun := map[string]int{}
+	series := func(m string) (int, error) {
+		if n, ok := inRun[m]; ok {
+			return n, nil
+		}
+		n, err := c.Client.Query(ctx, fmt.Sprintf(`last_over_time({__name__=%q, namespace=%q}[%s])`, m, c.Namespace, window), c.End)
+		if err != nil {
+			return 0, err
+		}
+		inRun[m] = n
+		return n, nil
+	}
 	// absent are the metrics expr reads that have no series in the
 	// namespace during the run.
 	absent := func(expr string) ([]string, error) {
 		var out []string
 		for _, m := range MetricNames(expr) {
-			n, err := c.Client.Query(ctx, fmt.Sprintf(`last_over_time({__name__=%q, namespace=%q}[%s])`, m, c.Namespace, window), c.End)
+			n, err := series(m)
 			if err != nil {
 				return nil, err
 			}
 			if n == 0 {
 				out = append(out, m)
-				missing[m] = true
 			}
 		}
 		return out, nil
@@ -205,13 +217,12 @@ func (c Check) Run(ctx context.Context, dashboards []Dashboard, rules []Rule) (*
 		}
 		var inputs []string
 		for _, m := range MetricNames(rule.Query) {
-			in, err := c.Client.Query(ctx, fmt.Sprintf(`last_over_time({__name__=%q, namespace=%q}[%s])`, m, c.Namespace, window), c.End)
+			in, err := series(m)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", rule.Name, err)
 			}
 			inputs = append(inputs, fmt.Sprintf("%s=%d", m, in))
 			if in == 0 {
-				missing[m] = true
 				if _, ok := c.KnownGaps[m]; !ok {
 					r.Unhealthy = append(r.Unhealthy, fmt.Sprintf("%s reads %s, which has no series", rule.Name, m))
 				}
@@ -235,8 +246,10 @@ func (c Check) Run(ctx context.Context, dashboards []Dashboard, rules []Rule) (*
 	if err := tw.Flush(); err != nil {
 		return nil, err
 	}
-	for m := range missing {
-		r.Missing = append(r.Missing, m)
+	for m, n := range inRun {
+		if n == 0 {
+			r.Missing = append(r.Missing, m)
+		}
 	}
 	slices.Sort(r.Missing)
 	return r, nil
