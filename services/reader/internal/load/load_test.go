@@ -149,15 +149,22 @@ func TestProducerConfig(t *testing.T) {
 	}
 }
 
+// gzipRecords is a gzipped file of n records of 1,000 digits.
+func gzipRecords(t *testing.T, n int) *bytes.Buffer {
+	t.Helper()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write([]byte(strings.Repeat(strings.Repeat("1", 1000)+"\r\n", n)))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return &gz
+}
+
 // TestLoadUnreadable: a file that is no census file fails its source with
 // an error naming it and is counted as a read error when it is found,
 // before the load ends; the other months load.
 func TestLoadUnreadable(t *testing.T) {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	_, err := zw.Write([]byte(strings.Repeat(strings.Repeat("1", 1000)+"\r\n", 25)))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
+	gz := gzipRecords(t, 25)
 	for _, tc := range []struct {
 		name, body, wantErr string
 	}{
@@ -196,11 +203,7 @@ func TestLoadUnreadable(t *testing.T) {
 // such, in the report, the metric and one empty chunk, and the other months
 // load.
 func TestLoadMonthNotPublished(t *testing.T) {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	_, err := zw.Write([]byte(strings.Repeat(strings.Repeat("1", 1000)+"\r\n", 25)))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
+	gz := gzipRecords(t, 25)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/2025/basic/sep25pub.dat.gz", "/2025/basic/nov25pub.dat.gz":
