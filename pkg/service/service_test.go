@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,3 +57,24 @@ var (
 	defaultLog = logConfig("info")
 	badLog     = logConfig("loud")
 )
+
+func TestSetGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for _, tc := range []struct {
+		name        string
+		env         map[string]string
+		want        string
+		wantPercent int // in force afterwards
+	}{
+		{name: "default", want: "50", wantPercent: DefaultGCPercent},
+		{name: "GOGC wins", env: map[string]string{"GOGC": "200"}, want: "200 (GOGC)", wantPercent: 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(100) // as the runtime would have it
+			got := setGCPercent(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.wantPercent, debug.SetGCPercent(100))
+		})
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !(cgo && linux)
+
+package malloc
+
+func settings() []Setting { return nil }
