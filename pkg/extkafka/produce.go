@@ -3,6 +3,7 @@ package extkafka
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.uber.org/zap"
@@ -11,14 +12,14 @@ import (
 // Producer is the part of *kafka.Producer that Produce uses.
 type Producer interface {
 	Produce(msg *kafka.Message, deliveryChan chan kafka.Event) error
-	Flush(timeoutMs int) int
 }
 
-// Produce hands msg to p. While librdkafka's queue is full it serves the
-// queue with Flush and tries again, until ctx is done; waits is how many
-// times it had to. librdkafka copies the message, so the caller may reuse
-// its buffers when Produce returns.
+// Produce hands msg to p. While librdkafka's queue is full it waits
+// queueFullWait and tries again, until ctx is done; waits is how many times
+// it had to. librdkafka copies the message, so the caller may reuse its
+// buffers when Produce returns.
 func Produce(ctx context.Context, p Producer, msg *kafka.Message) (waits int, err error) {
+	var timer *time.Timer
 	for {
 		err := p.Produce(msg, nil)
 		var kerr kafka.Error
@@ -29,9 +30,29 @@ func Produce(ctx context.Context, p Producer, msg *kafka.Message) (waits int, er
 			return waits, ctx.Err()
 		}
 		waits++
-		p.Flush(100)
+		if timer == nil {
+			timer = time.NewTimer(queueFullWait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(queueFullWait)
+		}
+		select {
+		case <-ctx.Done():
+			return waits, ctx.Err()
+		case <-timer.C:
+		}
 	}
 }
+
+// queueFullWait is how long Produce waits for room in a full queue, which
+// the client's own goroutine drains as the brokers acknowledge. It waits
+// rather than flushing: a flush sends every lingering batch at once and
+// returns only when the queue is empty or its time is up, so a producer
+// that keeps its queue full (the reader, which cuts chunks faster than the
+// brokers take them) sent small batches and, at a 100 ms flush, waited
+// for its whole queue each time, the pipeline idle meanwhile
+// (bench/README.md).
+const queueFullWait = 5 * time.Millisecond
 
 // TransactionalEvents are the settings of a transactional producer whose
 // events ServeProducerEvents serves: no report per message, since a failed
