@@ -32,23 +32,38 @@ const (
 	// service reports rather than a longer silent stall (librdkafka's
 	// default is five minutes).
 	defaultMessageTimeoutMs = 120_000
-	// Bounded producer memory in a pod with a memory limit (librdkafka's
-	// default allows 1 GiB); a full queue is ErrQueueFull, which callers
-	// handle by polling and retrying.
-	defaultQueueKBytes = 64 * 1024
+	// Bounded producer memory (librdkafka's default allows 1 GiB); a full
+	// queue is ErrQueueFull, which Produce waits out. The reader cuts chunks
+	// faster than the brokers take them, so its queue is full whatever its
+	// size, and the size is what its resident memory grows by; 4 MiB holds
+	// the reader's 50 ms batches at the 25 MB/s of compressed chunks a
+	// 2-core pipeline takes, and four times the largest record
+	// (message.max.bytes, 1 MB). On 2 cores, a 36-month load peaked at
+	// reader 40 MB against 71 MB with 64 MiB; with 2 MiB the 3-month
+	// pipeline idled more (bench/README.md).
+	defaultQueueKBytes = 4 * 1024
+	// A consumer's local queue of fetched records
+	// (queued.max.messages.kbytes; librdkafka's default is 64 MiB) and the
+	// most one fetch request brings (fetch.max.bytes; 50 MiB), bounded as
+	// the producer's queue is: 8 MiB of compressed chunks is some 140,000
+	// records, a tenth of a second's work for a computer draining a
+	// backlog. At 2 MiB the computer waited for fetches; at 64 MiB a
+	// 36-month load peaked at computer 83 MB against 37 MB.
+	defaultFetchQueueKBytes = 8 * 1024
+	defaultFetchMaxBytes    = defaultFetchQueueKBytes * 1024
 	// What TransactionalProducerConfig sets as transaction.timeout.ms:
 	// long enough for a batch under load, short enough that the broker
 	// aborts a dead member's transaction (and unblocks read_committed
 	// consumers) within a minute.
 	defaultTransactionTimeoutMs = 60_000
 	// How long librdkafka waits before fetching again for a partition
-	// whose messages fill the local queue (queued.max.messages.kbytes,
-	// 64 MiB). Its default of a second starves a consumer that empties the
-	// queue faster than that: one fetch of compressed chunks brings more
-	// than 64 MiB, which a computer processes in a fraction of a second,
-	// then waits out the rest. On 2 cores, draining 3,000 chunks of 500
-	// records: 160,000 records/s at 1000 ms, 900,000 at 50 ms, no better
-	// at 10 ms (see bench/README.md).
+	// whose messages fill the local queue (queued.max.messages.kbytes).
+	// Its default of a second starves a consumer that empties the queue
+	// faster than that: one fetch of compressed chunks fills the queue,
+	// which a computer processes in a fraction of a second, then waits
+	// out the rest. On 2 cores, with librdkafka's 64 MiB queue, draining
+	// 3,000 chunks of 500 records: 160,000 records/s at 1000 ms, 900,000
+	// at 50 ms, no better at 10 ms (see bench/README.md).
 	DefaultFetchQueueBackoffMs = 50
 )
 
@@ -160,9 +175,9 @@ func TransactionalProducerConfig(c Config, transactionalID string, extra kafka.C
 // ConsumerConfig is the configuration of a member of group: offsets are
 // committed by the program only (no auto commit, no auto offset store),
 // only committed transactions are read, a group without offsets starts at
-// the earliest record, a full local queue delays the next fetch by
-// 50 ms, not a second, and a classic member heartbeats every
-// DefaultHeartbeatInterval.
+// the earliest record, the local queue and each fetch hold at most 8 MiB,
+// a full queue delays the next fetch by 50 ms, not a second, and a
+// classic member heartbeats every DefaultHeartbeatInterval.
 //
 // protocol is GroupProtocolClassic (or "") for the classic protocol with
 // the cooperative-sticky assignor, or GroupProtocolConsumer for KIP-848's,
@@ -172,12 +187,14 @@ func TransactionalProducerConfig(c Config, transactionalID string, extra kafka.C
 func ConsumerConfig(c Config, group, protocol string, extra kafka.ConfigMap) kafka.ConfigMap {
 	cm := commonConfig(c)
 	for k, v := range map[string]kafka.ConfigValue{
-		"group.id":                 group,
-		"enable.auto.commit":       false,
-		"enable.auto.offset.store": false,
-		"isolation.level":          "read_committed",
-		"auto.offset.reset":        "earliest",
-		"fetch.queue.backoff.ms":   DefaultFetchQueueBackoffMs,
+		"group.id":                   group,
+		"enable.auto.commit":         false,
+		"enable.auto.offset.store":   false,
+		"isolation.level":            "read_committed",
+		"auto.offset.reset":          "earliest",
+		"fetch.queue.backoff.ms":     DefaultFetchQueueBackoffMs,
+		"queued.max.messages.kbytes": defaultFetchQueueKBytes,
+		"fetch.max.bytes":            defaultFetchMaxBytes,
 	} {
 		cm[k] = v
 	}

@@ -33,7 +33,7 @@ func TestProducerConfig(t *testing.T) {
 		"compression.type":                      "zstd", // extra over the default
 		"linger.ms":                             "50",   // --kafka-config over extra
 		"debug":                                 "msg,protocol",
-		"queue.buffering.max.kbytes":            65536,
+		"queue.buffering.max.kbytes":            4096,
 		"message.timeout.ms":                    120000,
 		"go.produce.channel.size":               0, // no buffer for the unused ProduceChannel
 	}, cm)
@@ -67,6 +67,7 @@ func TestConsumerConfig(t *testing.T) {
 			for k, v := range map[string]any{
 				"group.id": "computers", "enable.auto.commit": false, "enable.auto.offset.store": false,
 				"isolation.level": "read_committed", "auto.offset.reset": "earliest", "fetch.queue.backoff.ms": 50,
+				"queued.max.messages.kbytes": 8192, "fetch.max.bytes": 8388608,
 			} {
 				require.Equal(t, v, cm[k], k)
 			}
