@@ -4,14 +4,32 @@ import (
 	"fmt"
 
 	"github.com/kafka-scale/kafka-scale/bench/internal/report"
+	"github.com/kafka-scale/kafka-scale/pkg/extkafka"
+	"github.com/kafka-scale/kafka-scale/pkg/malloc"
+	"github.com/kafka-scale/kafka-scale/pkg/service"
 )
 
 // MemoryBounds are the settings that bound each service's memory whatever
 // the input's size, with their defaults: what the peak RSS target rests on.
-var MemoryBounds = [][2]string{
-	{"reader", "`--parallel 2` files at once, each streamed (a gzip window, one `--chunk-size 500` chunk being cut, one being compressed); librdkafka's producer queue `queue.buffering.max.kbytes` 65536 (64 MiB, ours; librdkafka's default is 1 GiB), a full queue waited out by polling"},
-	{"computer", "librdkafka's fetch queue `queued.max.messages.kbytes` 65536 (64 MiB, librdkafka's default, for the consumer's one queue whatever its partitions), `fetch.max.bytes` 52428800 and `max.partition.fetch.bytes` 1048576 per request; one open transaction's results, `--batch-chunks 400` chunks' tallies; the producer's `queue.buffering.max.kbytes` 65536"},
-	{"aggregator", "one tally per source and load (a month's tables: a few kilobytes, so as the number of months, not of records) and the set of chunk keys counted per source, to ignore copies (bits per chunk); the fetch queue as the computer's; snapshots of the sources changed since the last (`--snapshot-interval 2s`)"},
+// The values are read from extkafka's configurations, package service and
+// package malloc, which the services use.
+var MemoryBounds = memoryBounds()
+
+func memoryBounds() [][2]string {
+	p := extkafka.ProducerConfig(extkafka.Config{}, nil)
+	c := extkafka.ConsumerConfig(extkafka.Config{}, "g", "", nil)
+	produceQueue := fmt.Sprintf("`queue.buffering.max.kbytes` %v (ours; librdkafka's default is 1 GiB)", p["queue.buffering.max.kbytes"])
+	fetch := fmt.Sprintf("librdkafka's fetch queue `queued.max.messages.kbytes` %v (ours; librdkafka's default is 64 MiB; one queue for the consumer whatever its partitions), "+
+		"at most `fetch.max.bytes` %v (ours; 50 MiB) and `max.partition.fetch.bytes` 1048576 (librdkafka's) per request", c["queued.max.messages.kbytes"], c["fetch.max.bytes"])
+	allocator := fmt.Sprintf("Go's collector at `GOGC` %d (ours; Go's default is 100); glibc's allocator (package `malloc`): `M_ARENA_MAX` %d (glibc's default is 8 per core), `M_MMAP_THRESHOLD` %d (fixed; glibc's starts there and rises to 32 MiB)",
+		service.DefaultGCPercent, malloc.ArenaMax, malloc.MmapThreshold)
+	return [][2]string{
+		{"reader", "`--parallel 2` files at once, each streamed (a gzip window, one `--chunk-size 500` chunk being cut, one being compressed); librdkafka's producer queue " +
+			produceQueue + ", a full queue flushed for 10 ms and tried again; " + allocator},
+		{"computer", fetch + "; one open transaction's results, `--batch-chunks 400` chunks' tallies; the producer's " + produceQueue + "; " + allocator},
+		{"aggregator", "one tally per source and load (a month's tables: a few kilobytes, so as the number of months, not of records) and the set of chunk keys counted per source, to ignore copies (bits per chunk); " +
+			"the fetch queue as the computer's; snapshots of the sources changed since the last (`--snapshot-interval 2s`); " + allocator},
+	}
 }
 
 // Settings are the report's settings: the run's and the memory bounds.
