@@ -14,11 +14,13 @@ type Producer interface {
 	Produce(msg *kafka.Message, deliveryChan chan kafka.Event) error
 }
 
-// Produce hands msg to p. While librdkafka's queue is full it waits
-// queueFullWait and tries again, until ctx is done; waits is how many times
-// it had to. librdkafka copies the message, so the caller may reuse its
+// Produce hands msg to p. While librdkafka's queue is full it waits for
+// room, a receive from room (nil: none) or queueFullWait, whichever comes
+// first, and tries again, until ctx is done; waits is how many times it
+// had to. A caller that reads p's delivery reports signals room on each
+// (Room); librdkafka copies the message, so the caller may reuse its
 // buffers when Produce returns.
-func Produce(ctx context.Context, p Producer, msg *kafka.Message) (waits int, err error) {
+func Produce(ctx context.Context, p Producer, msg *kafka.Message, room <-chan struct{}) (waits int, err error) {
 	var timer *time.Timer
 	for {
 		err := p.Produce(msg, nil)
@@ -39,22 +41,45 @@ func Produce(ctx context.Context, p Producer, msg *kafka.Message) (waits int, er
 		select {
 		case <-ctx.Done():
 			return waits, ctx.Err()
+		case <-room:
 		case <-timer.C:
 		}
 	}
 }
 
-// queueFullWait is how long Produce waits for room in a full queue, which
-// the client's own goroutine drains as the brokers acknowledge. It waits
-// rather than flushing: a flush sends every lingering batch at once and
-// returns only when the queue is empty or its time is up, so a producer
-// that keeps its queue full (the reader, which cuts chunks faster than the
-// brokers take them) sent small batches and, at a 100 ms flush, waited
-// for its whole queue each time, the pipeline idle meanwhile. Room comes
-// a batch at a time, a few milliseconds' worth of chunks: the reader alone
-// loaded 3 months in 0.78 s waiting 1 ms, 1.33 s waiting 5 ms
-// (bench/README.md).
-const queueFullWait = time.Millisecond
+// queueFullWait is the longest Produce waits for room in a full queue,
+// which the client's own goroutine drains as the brokers acknowledge.
+//
+// Produce waits rather than flushing: a flush sends every lingering batch
+// at once and returns only when the queue is empty or its time is up, so
+// a producer that keeps its queue full (the reader, which cuts chunks
+// faster than the brokers take them) sent small batches and, at a 100 ms
+// flush, waited for its whole queue each time, the pipeline idle
+// meanwhile. A fixed wait alone is either long (the reader alone loaded
+// 3 months in a median 1.33 s retrying every 5 ms, 0.78 s every 1 ms) or
+// a busy retry while the brokers are slow: a producer whose queue fills in
+// the normal course passes a room channel, signalled by its delivery
+// reports, and this is only the fallback (bench/README.md).
+const queueFullWait = 10 * time.Millisecond
+
+// Room is a signal that a producer's queue has room: Signal it on each
+// delivery report, and hand C to Produce.
+type Room struct{ c chan struct{} }
+
+// NewRoom returns a Room.
+func NewRoom() *Room { return &Room{c: make(chan struct{}, 1)} }
+
+// Signal says that a message left the queue. It never blocks: one signal
+// waits for the next Produce.
+func (r *Room) Signal() {
+	select {
+	case r.c <- struct{}{}:
+	default:
+	}
+}
+
+// C is what Produce waits on.
+func (r *Room) C() <-chan struct{} { return r.c }
 
 // TransactionalEvents are the settings of a transactional producer whose
 // events ServeProducerEvents serves: no report per message, since a failed

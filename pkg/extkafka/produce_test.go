@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/stretchr/testify/require"
@@ -47,7 +49,7 @@ func TestProduce(t *testing.T) {
 		{name: "full until canceled", ctx: canceled, q: &queue{full: 1000}, wantErr: context.Canceled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			waits, err := Produce(tc.ctx, tc.q, &kafka.Message{})
+			waits, err := Produce(tc.ctx, tc.q, &kafka.Message{}, nil)
 			require.Equal(t, tc.wantWaits, waits)
 			require.Equal(t, tc.wantWaits+1, min(tc.q.tries, tc.wantWaits+1), "tries")
 			// A flush sends lingering batches at once and returns only when
@@ -60,6 +62,45 @@ func TestProduce(t *testing.T) {
 				require.True(t, errors.Is(err, tc.wantErr), "got %v", err)
 			}
 		})
+	}
+}
+
+// TestProduceWaitsForRoom: a full queue is tried again as soon as room is
+// signalled, and after queueFullWait without a signal (in a synctest
+// bubble, whose clock moves only when every goroutine waits).
+func TestProduceWaitsForRoom(t *testing.T) {
+	// Channels are made in the bubble: only a wait on those is durable.
+	for _, tc := range []struct {
+		name string
+		room func() <-chan struct{}
+		want time.Duration
+	}{
+		{name: "signalled", room: func() <-chan struct{} { c := make(chan struct{}); close(c); return c }, want: 0},
+		{name: "no room channel", room: func() <-chan struct{} { return nil }, want: 3 * queueFullWait},
+		{name: "never signalled", room: func() <-chan struct{} { return make(chan struct{}) }, want: 3 * queueFullWait},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := &queue{full: 3}
+				start := time.Now()
+				waits, err := Produce(context.Background(), q, &kafka.Message{}, tc.room())
+				require.NoError(t, err)
+				require.Equal(t, 3, waits)
+				require.Equal(t, tc.want, time.Since(start))
+			})
+		})
+	}
+}
+
+func TestRoom(t *testing.T) {
+	r := NewRoom()
+	r.Signal()
+	r.Signal() // never blocks
+	<-r.C()
+	select {
+	case <-r.C():
+		t.Fatal("two signals kept: one is enough")
+	default:
 	}
 }
 

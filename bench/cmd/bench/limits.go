@@ -336,7 +336,7 @@ func (b *bench) produceChunks(ctx context.Context, topic string, size, copies in
 			_, err := extkafka.Produce(ctx, p, &kafka.Message{
 				TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 				Key:            ch.Key(), Value: buf, Headers: headers,
-			})
+			}, nil)
 			return err
 		})
 		if err != nil {

@@ -426,7 +426,7 @@ func (in *Ingest) snapshot() error {
 		for _, h := range schema.Headers(schema.TypeSnapshot) {
 			msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 		}
-		_, err := extkafka.Produce(ctx, in.c.Producer, msg)
+		_, err := extkafka.Produce(ctx, in.c.Producer, msg, nil)
 		return err
 	}
 	var err error

@@ -362,7 +362,7 @@ func (w *Worker) produce(o Output) error {
 	_, err := extkafka.Produce(context.Background(), w.producer, &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &w.cfg.ResultsTopic, Partition: kafka.PartitionAny},
 		Key:            o.Key, Value: o.Value, Headers: o.Headers,
-	})
+	}, nil)
 	return err
 }
 

@@ -59,6 +59,10 @@ type Loader struct {
 	Log       *zap.Logger
 	Metrics   *Metrics
 	Stats     *extkafka.Stats // librdkafka statistics, may be nil
+
+	// room is signalled on each delivery report, for produce to wait on
+	// while the producer's queue is full (set by Load).
+	room *extkafka.Room
 }
 
 // SourceReport is what happened to one source.
@@ -105,6 +109,7 @@ func (l *Loader) Load(ctx context.Context, sources []*source.Source) ([]SourceRe
 	}
 
 	// Delivery reports and statistics arrive on the producer's event channel.
+	l.room = extkafka.NewRoom()
 	var pending sync.WaitGroup
 	eventsDone := make(chan struct{})
 	stopEvents := make(chan struct{})
@@ -303,7 +308,7 @@ func (l *Loader) produce(ctx context.Context, c *schema.Chunk, value []byte, p *
 		msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: h.Value})
 	}
 	pending.Add(1)
-	waits, err := extkafka.Produce(ctx, l.Producer, msg)
+	waits, err := extkafka.Produce(ctx, l.Producer, msg, l.room.C())
 	l.Metrics.QueueFull.Add(float64(waits))
 	if err != nil {
 		pending.Done()
@@ -338,6 +343,7 @@ func (l *Loader) handleEvents(pending *sync.WaitGroup, stop <-chan struct{}) {
 					}
 				}
 				pending.Done()
+				l.room.Signal()
 			case *kafka.Stats:
 				if l.Stats != nil {
 					if err := l.Stats.Update(e.String()); err != nil {
