@@ -25,7 +25,7 @@ func memoryBounds() [][2]string {
 		service.DefaultGCPercent, malloc.ArenaMax, malloc.MmapThreshold)
 	return [][2]string{
 		{"reader", "`--parallel 2` files at once, each streamed (a gzip window, one `--chunk-size 500` chunk being cut, one being compressed); librdkafka's producer queue " +
-			produceQueue + ", a full queue flushed for 10 ms and tried again; " + allocator},
+			produceQueue + ", a full queue waited out until the next delivery report (at most 10 ms); " + allocator},
 		{"computer", fetch + "; one open transaction's results, `--batch-chunks 400` chunks' tallies; the producer's " + produceQueue + "; " + allocator},
 		{"aggregator", "one tally per source and load (a month's tables: a few kilobytes, so as the number of months, not of records) and the set of chunk keys counted per source, to ignore copies (bits per chunk); " +
 			"the fetch queue as the computer's; snapshots of the sources changed since the last (`--snapshot-interval 2s`); " + allocator},
