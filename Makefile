@@ -123,7 +123,9 @@ lint: deps check-dashboards check-schema ## gofmt, go.mod files tidy, go vet (wi
 # module apart so that its dependencies stay out of the others. make lint
 # fails on stale generated code, on buf lint, and on a change that breaks the
 # wire format of the released schema, SCHEMA_BASELINE (a commit of this
-# repository's history: there are no tags).
+# repository's history: there are no tags). buf clones the repository to find
+# it, by default only 50 generations deep: the depth asked for is the whole
+# history's.
 SCHEMA_DIR      := pkg/schema
 SCHEMA_BASELINE ?= 0473b66
 BUF             := GOWORK=off go tool -modfile=$(CURDIR)/tools/go.mod buf
@@ -138,7 +140,7 @@ check-schema: ## Fail on stale generated code, buf lint findings, or a wire-brea
 		(cd $(SCHEMA_DIR) && $(BUF) generate --output "$$tmp"); \
 		diff -r $(SCHEMA_DIR)/schemapb "$$tmp/schemapb" || { echo "$(SCHEMA_DIR)/schemapb is stale: make generate"; exit 1; }
 	cd $(SCHEMA_DIR) && $(BUF) lint
-	cd $(SCHEMA_DIR) && $(BUF) breaking . --against '$(CURDIR)/.git#ref=$(SCHEMA_BASELINE),subdir=$(SCHEMA_DIR)'
+	cd $(SCHEMA_DIR) && $(BUF) breaking . --against "$(CURDIR)/.git#ref=$(SCHEMA_BASELINE),depth=$$(git -C $(CURDIR) rev-list --count HEAD),subdir=$(SCHEMA_DIR)"
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
