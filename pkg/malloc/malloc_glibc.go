@@ -11,6 +11,10 @@ package malloc
 // -1 not glibc.
 static int ks_arena_state = -1, ks_mmap_state = -1;
 
+// The values the constructor sets; Settings reports these, and the
+// package's test checks them against ArenaMax and MmapThreshold.
+enum { ks_arena_max = 2, ks_mmap_threshold = 128 << 10 };
+
 #ifdef __GLIBC__
 #include <malloc.h>
 
@@ -36,8 +40,8 @@ static int ks_bound(int param, int value, const char *env, const char *tunable) 
 }
 
 __attribute__((constructor)) static void ks_malloc_init(void) {
-	ks_arena_state = ks_bound(M_ARENA_MAX, 2, "MALLOC_ARENA_MAX", "glibc.malloc.arena_max");
-	ks_mmap_state = ks_bound(M_MMAP_THRESHOLD, 128 << 10, "MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold");
+	ks_arena_state = ks_bound(M_ARENA_MAX, ks_arena_max, "MALLOC_ARENA_MAX", "glibc.malloc.arena_max");
+	ks_mmap_state = ks_bound(M_MMAP_THRESHOLD, ks_mmap_threshold, "MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold");
 }
 #endif
 
@@ -51,8 +55,8 @@ func settings() []Setting {
 		return nil
 	}
 	return []Setting{
-		setting("M_ARENA_MAX", ArenaMax, "MALLOC_ARENA_MAX", int(C.ks_arena())),
-		setting("M_MMAP_THRESHOLD", MmapThreshold, "MALLOC_MMAP_THRESHOLD_", int(C.ks_mmap())),
+		setting("M_ARENA_MAX", C.ks_arena_max, "MALLOC_ARENA_MAX", int(C.ks_arena())),
+		setting("M_MMAP_THRESHOLD", C.ks_mmap_threshold, "MALLOC_MMAP_THRESHOLD_", int(C.ks_mmap())),
 	}
 }
 
