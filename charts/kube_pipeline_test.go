@@ -550,10 +550,14 @@ func uninstall(t *testing.T, ns string) {
 		require.NoError(t, err, out)
 		require.Empty(t, strings.TrimSpace(out), "%s outlived helm uninstall", obj)
 	}
-	out, err = kubectl(t, "", "get", "all,configmaps,secrets,serviceaccounts,poddisruptionbudgets,roles,rolebindings,"+
-		"networkpolicies,persistentvolumeclaims,events.v1.events.k8s.io", "-n", ns, "-l", "app.kubernetes.io/instance=ks", "-o", "name")
-	require.NoError(t, err, out)
-	require.Empty(t, strings.TrimSpace(out), "objects of the release left")
+	// helm uninstall --wait waits for the manifest's objects only: the
+	// garbage collector deletes their dependents (ReplicaSets, then pods,
+	// each with its grace period) after, so those are polled for.
+	eventually(t, 3*time.Minute, "no object labelled with the release left", func() (bool, string) {
+		out, err := kubectl(t, "", "get", "all,configmaps,secrets,serviceaccounts,poddisruptionbudgets,roles,rolebindings,"+
+			"networkpolicies,persistentvolumeclaims,events.v1.events.k8s.io", "-n", ns, "-l", "app.kubernetes.io/instance=ks", "-o", "name")
+		return err == nil && strings.TrimSpace(out) == "", fmt.Sprintf("%s %v", out, err)
+	})
 	out, err = kubectl(t, "", "get", "secrets", "-n", ns, "-l", "owner=helm,name=ks", "-o", "name")
 	require.NoError(t, err, out)
 	require.Empty(t, strings.TrimSpace(out), "helm's release records left")
